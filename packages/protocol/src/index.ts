@@ -8,3 +8,4 @@
 export * from "./CloseCodes.js"
 export * from "./Codec.js"
 export * from "./Errors.js"
+export * from "./Packets.js"
