@@ -5,6 +5,8 @@
  *
  * @since 0.1.0
  */
+
+export * as Arbitraries from "./Arbitraries.js"
 export * from "./CloseCodes.js"
 export * from "./Codec.js"
 export * from "./Errors.js"
