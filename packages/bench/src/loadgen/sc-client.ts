@@ -1,0 +1,169 @@
+/**
+ * The lean SocketCluster v14 client used for load: handshake, emits with a cid and a
+ * callback for the answer, subscribe, publish without a cid, pong on `#1`, and a fast
+ * path for the frames that dominate a benchmark (answers and `#publish` deliveries),
+ * read straight from the bytes without `JSON.parse`.
+ *
+ * Publications carry `{"c":<channel index>,"s":<sequence>}` so a delivery can be
+ * checked without decoding it.
+ */
+import { connectWebSocket, type WsConnection } from "./ws-connection.js"
+
+/** Fails the run: a target answered with an error or something unreadable. */
+export class ScProtocolError extends Error {
+  override readonly name = "ScProtocolError"
+}
+
+/** Called with the raw answer frame; `failed` is true when it carries an `error`. */
+export type AnswerCallback = (payload: Buffer, failed: boolean) => void
+
+const ridPrefix = Buffer.from('{"rid":')
+const publishMarker = Buffer.from('"#publish"')
+const channelKey = Buffer.from('"c":')
+const sequenceKey = Buffer.from('"s":')
+const errorKey = Buffer.from('"error"')
+
+/** Reads the unsigned integer written at `offset` (JSON digits). */
+export const readInteger = (payload: Buffer, offset: number): number => {
+  let value = 0
+  for (let i = offset; i < payload.length; i++) {
+    const digit = payload[i]! - 48
+    if (digit < 0 || digit > 9) break
+    value = value * 10 + digit
+  }
+  return value
+}
+
+/**
+ * Answers nobody asked for (unknown or repeated cids) seen since the last reset; a
+ * scenario reads and clears it, and fails when it is not empty.
+ */
+export const unexpectedAnswers: Array<string> = []
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null
+
+export class ScClient {
+  private nextCid = 1
+  private readonly pending = new Map<number, AnswerCallback>()
+  /** Receives every `#publish` delivery's channel index and sequence number. */
+  onDelivery: (channelIndex: number, sequence: number) => void = () => {}
+
+  constructor(readonly connection: WsConnection) {
+    connection.onText = (payload) => this.receive(payload)
+  }
+
+  /** Emits `event` with a cid; `callback` gets the answer. `data` may be built from the cid. */
+  request(event: string, data: string | ((cid: number) => string), callback: AnswerCallback): number {
+    const cid = this.nextCid++
+    this.pending.set(cid, callback)
+    const dataJson = typeof data === "string" ? data : data(cid)
+    this.connection.sendText(`{"event":"${event}","data":${dataJson},"cid":${cid}}`)
+    return cid
+  }
+
+  requestAsync(event: string, dataJson: string): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      this.request(event, dataJson, (payload, failed) => {
+        if (failed) reject(new ScProtocolError(`${event} failed: ${payload.toString()}`))
+        else resolve(payload)
+      })
+    })
+  }
+
+  /** Publishes without a cid: no answer, as a fire-and-forget publisher would. */
+  publish(channel: string, dataJson: string): void {
+    this.connection.sendText(`{"event":"#publish","data":{"channel":"${channel}","data":${dataJson}}}`)
+  }
+
+  subscribe(channel: string): Promise<Buffer> {
+    return this.requestAsync("#subscribe", `{"channel":"${channel}"}`)
+  }
+
+  get outstanding(): number {
+    return this.pending.size
+  }
+
+  close(): void {
+    this.connection.close()
+  }
+
+  private receive(payload: Buffer): void {
+    if (payload.length === 2 && payload[0] === 0x23 && payload[1] === 0x31) {
+      this.connection.sendText("#2")
+      return
+    }
+    if (payload.indexOf(ridPrefix) === 0) {
+      this.answer(readInteger(payload, ridPrefix.length), payload, payload.indexOf(errorKey) !== -1)
+      return
+    }
+    const marker = payload.indexOf(publishMarker)
+    if (marker !== -1 && marker < 16) {
+      const channelAt = payload.lastIndexOf(channelKey)
+      const sequenceAt = payload.lastIndexOf(sequenceKey)
+      if (channelAt !== -1 && sequenceAt > channelAt) {
+        this.onDelivery(
+          readInteger(payload, channelAt + channelKey.length),
+          readInteger(payload, sequenceAt + sequenceKey.length)
+        )
+        return
+      }
+    }
+    this.receiveSlow(payload)
+  }
+
+  /** Anything the fast paths do not recognise (other key orders, batches, server events). */
+  private receiveSlow(payload: Buffer): void {
+    let packet: unknown
+    try {
+      packet = JSON.parse(payload.toString())
+    } catch {
+      return
+    }
+    for (const item of Array.isArray(packet) ? packet : [packet]) {
+      if (!isRecord(item)) continue
+      if (item.event === "#publish" && isRecord(item.data) && isRecord(item.data.data)) {
+        const { c, s } = item.data.data
+        if (typeof c === "number" && typeof s === "number") this.onDelivery(c, s)
+      } else if (typeof item.rid === "number") {
+        this.answer(item.rid, Buffer.from(JSON.stringify(item)), item.error !== undefined)
+      }
+    }
+  }
+
+  private answer(rid: number, payload: Buffer, failed: boolean): void {
+    const callback = this.pending.get(rid)
+    if (callback === undefined) {
+      if (unexpectedAnswers.length < 100) unexpectedAnswers.push(`answer for unknown cid ${rid}: ${payload.toString()}`)
+      return
+    }
+    this.pending.delete(rid)
+    callback(payload, failed)
+  }
+}
+
+/** Connects and completes the `#handshake`; rejects if the server refuses it. */
+export const openClient = async (port: number, path: string): Promise<ScClient> => {
+  const client = new ScClient(await connectWebSocket(port, path))
+  const answer = await client.requestAsync("#handshake", '{"authToken":null}')
+  if (answer.indexOf('"id"') === -1) throw new ScProtocolError(`handshake answer without id: ${answer.toString()}`)
+  return client
+}
+
+/** Opens `count` clients, at most `concurrency` handshakes in flight (a bounded, steady arrival). */
+export const openClients = async (
+  port: number,
+  path: string,
+  count: number,
+  concurrency: number
+): Promise<Array<ScClient>> => {
+  const clients: Array<ScClient> = new Array(count)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const index = next++
+      clients[index] = await openClient(port, path)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker))
+  return clients
+}

@@ -1,0 +1,92 @@
+/**
+ * Fan-out: S subscribers on one channel, one publisher (a separate socket).
+ * Phase 1, fixed rate: `rate` publications/s (well below every target's capacity),
+ *   latency from the publish write to each delivery, p50 and p99 over all deliveries.
+ * Phase 2, max rate: a closed loop keeping about 20,000 deliveries in flight;
+ *   deliveries/s from the first publish to the last delivery, server CPU per delivery.
+ * Every subscriber checks the sequence numbers of both phases.
+ */
+import { Samples } from "../loadgen/percentile.js"
+import { openClient, openClients } from "../loadgen/sc-client.js"
+import { addTracker, emptyIntegrity, SequenceTracker } from "../loadgen/sequence-tracker.js"
+import { Countdown, delay, type Scenario } from "./scenario.js"
+
+export const fanOutScenario = (subscribers: number, ratePerSecond: number): Scenario => ({
+  id: `fan-out-${subscribers}`,
+  title: `Fan-out to ${subscribers.toLocaleString("en-US")} subscribers`,
+  figures: [
+    { key: "latencyP50Ms", label: `latency p50 at ${ratePerSecond} pub/s`, unit: "ms", better: "lower" },
+    { key: "latencyP99Ms", label: `latency p99 at ${ratePerSecond} pub/s`, unit: "ms", better: "lower" },
+    { key: "deliveriesPerSecond", label: "max deliveries/s", unit: "/s", better: "higher" },
+    { key: "cpuPerDeliveryMicros", label: "server CPU per delivery", unit: "µs", better: "lower" }
+  ],
+  run: async (target, { quick }) => {
+    const clients = await openClients(target.port, target.path, subscribers, 200)
+    const publisher = await openClient(target.port, target.path)
+    const trackers = clients.map(() => new SequenceTracker())
+    const deliveries = new Countdown()
+    const latencies = new Samples()
+    const sentAt: Array<number> = []
+    let recordLatency = true
+    let pump = (): void => {}
+    clients.forEach((client, index) => {
+      const tracker = trackers[index]!
+      client.onDelivery = (_channel, sequence) => {
+        tracker.accept(sequence)
+        if (recordLatency) latencies.add(performance.now() - (sentAt[sequence] ?? Number.NaN))
+        deliveries.add()
+        pump()
+      }
+    })
+    await Promise.all(clients.map((client) => client.subscribe("fan")))
+
+    let published = 0
+    const publish = (): void => {
+      sentAt[published] = performance.now()
+      publisher.publish("fan", `{"c":0,"s":${published}}`)
+      published++
+    }
+
+    const fixedSeconds = quick ? 2 : 4
+    const interval = 1000 / ratePerSecond
+    const fixedStart = performance.now()
+    for (let k = 0; k < ratePerSecond * fixedSeconds; k++) {
+      const wait = fixedStart + k * interval - performance.now()
+      if (wait > 0) await delay(wait)
+      publish()
+    }
+    await deliveries.reach(published * subscribers, 10000)
+    recordLatency = false
+
+    const window = Math.max(2, Math.ceil(20000 / subscribers))
+    let open = true
+    pump = () => {
+      while (open && published * subscribers - deliveries.count < window * subscribers) publish()
+    }
+    const deliveredBefore = deliveries.count
+    const cpuBefore = await target.cpuMicros()
+    const started = performance.now()
+    pump()
+    await delay(quick ? 1000 : 3000)
+    open = false
+    await deliveries.reach(published * subscribers, 10000)
+    const seconds = (performance.now() - started) / 1000
+    const cpuAfter = await target.cpuMicros()
+    const delivered = deliveries.count - deliveredBefore
+
+    const integrity = emptyIntegrity()
+    for (const tracker of trackers) addTracker(integrity, tracker, published)
+    publisher.close()
+    for (const client of clients) client.close()
+    return {
+      metrics: {
+        latencyP50Ms: latencies.quantile(0.5),
+        latencyP99Ms: latencies.quantile(0.99),
+        deliveriesPerSecond: delivered / seconds,
+        cpuPerDeliveryMicros: (cpuAfter - cpuBefore) / delivered
+      },
+      integrity,
+      notes: []
+    }
+  }
+})

@@ -1,0 +1,93 @@
+/**
+ * Many channels: 1,000 sockets each subscribe to 10 distinct channels (10,000 channels,
+ * one subscriber each), at most 1,000 subscribes in flight: subscribes/s, server CPU
+ * per subscribe, heap per channel (full GC before and after). Then one publisher
+ * publishes round-robin over all channels, a closed loop keeping 2,000 deliveries in
+ * flight: publish→delivery/s. Each channel checks its sequence numbers, and a delivery
+ * reaching a socket not subscribed to its channel counts as duplicated.
+ */
+import { openClient, openClients } from "../loadgen/sc-client.js"
+import { addTracker, emptyIntegrity, SequenceTracker } from "../loadgen/sequence-tracker.js"
+import { Countdown, delay, type Scenario } from "./scenario.js"
+
+const sockets = 1000
+const channelsPerSocket = 10
+const channels = sockets * channelsPerSocket
+const deliveriesInFlight = 2000
+
+export const manyChannelsScenario: Scenario = {
+  id: "many-channels",
+  title: `${channels.toLocaleString("en-US")} channels, one subscriber each`,
+  figures: [
+    { key: "subscribesPerSecond", label: "subscribes/s", unit: "/s", better: "higher" },
+    { key: "cpuPerSubscribeMicros", label: "server CPU per subscribe", unit: "µs", better: "lower" },
+    { key: "heapPerChannelBytes", label: "heap per channel", unit: "B", better: "lower" },
+    { key: "deliveriesPerSecond", label: "publish→delivery/s", unit: "/s", better: "higher" }
+  ],
+  run: async (target, { quick }) => {
+    const clients = await openClients(target.port, target.path, sockets, 200)
+    const publisher = await openClient(target.port, target.path)
+    const trackers = Array.from({ length: channels }, () => new SequenceTracker())
+    const deliveries = new Countdown()
+    let misrouted = 0
+    let pump = (): void => {}
+    clients.forEach((client, index) => {
+      client.onDelivery = (channel, sequence) => {
+        if (Math.floor(channel / channelsPerSocket) === index) trackers[channel]?.accept(sequence)
+        else misrouted++
+        deliveries.add()
+        pump()
+      }
+    })
+
+    const memoryBefore = await target.memory()
+    const cpuBefore = await target.cpuMicros()
+    const started = performance.now()
+    let nextChannel = 0
+    const subscriber = async (): Promise<void> => {
+      while (nextChannel < channels) {
+        const channel = nextChannel++
+        await clients[Math.floor(channel / channelsPerSocket)]!.subscribe(`ch${channel}`)
+      }
+    }
+    await Promise.all(Array.from({ length: 1000 }, subscriber))
+    const subscribeSeconds = (performance.now() - started) / 1000
+    const cpuAfter = await target.cpuMicros()
+    const memoryAfter = await target.memory()
+
+    const publishedPerChannel = new Uint32Array(channels)
+    let published = 0
+    let cursor = 0
+    let open = true
+    pump = () => {
+      while (open && published - deliveries.count < deliveriesInFlight) {
+        const channel = cursor
+        cursor = (cursor + 1) % channels
+        publisher.publish(`ch${channel}`, `{"c":${channel},"s":${publishedPerChannel[channel]!++}}`)
+        published++
+      }
+    }
+    const publishStarted = performance.now()
+    pump()
+    await delay(quick ? 1000 : 3000)
+    open = false
+    await deliveries.reach(published, 10000)
+    const publishSeconds = (performance.now() - publishStarted) / 1000
+
+    const integrity = emptyIntegrity()
+    for (const [channel, tracker] of trackers.entries()) addTracker(integrity, tracker, publishedPerChannel[channel]!)
+    integrity.duplicated += misrouted
+    publisher.close()
+    for (const client of clients) client.close()
+    return {
+      metrics: {
+        subscribesPerSecond: channels / subscribeSeconds,
+        cpuPerSubscribeMicros: (cpuAfter - cpuBefore) / channels,
+        heapPerChannelBytes: (memoryAfter.heapUsed - memoryBefore.heapUsed) / channels,
+        deliveriesPerSecond: deliveries.count / publishSeconds
+      },
+      integrity,
+      notes: []
+    }
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * One fresh server process per run: spawned pinned to its core, ready when it prints a
+ * line containing `listening`, asked for CPU and memory through the preloaded stats agent
+ * (`targets/stats-agent.cjs`), and killed at the end of the run.
+ */
+import { type ChildProcessByStdio, spawn } from "node:child_process"
+import * as net from "node:net"
+import { createInterface } from "node:readline"
+import type { Readable, Writable } from "node:stream"
+import { fileURLToPath } from "node:url"
+
+/** How to start a target: Node arguments (after our own flags) and extra environment. */
+export interface Launch {
+  readonly args: ReadonlyArray<string>
+  readonly env?: Readonly<Record<string, string>>
+}
+
+export interface MemorySnapshot {
+  readonly heapUsed: number
+  readonly rss: number
+  readonly external: number
+}
+
+/** A running target. `cpuMicros` is user + system CPU of the whole process (all threads). */
+export interface TargetProcess {
+  readonly pid: number
+  readonly port: number
+  readonly path: string
+  cpuMicros(): Promise<number>
+  memory(): Promise<MemorySnapshot>
+  stop(): Promise<void>
+}
+
+/** Fails a run: the target did not start, died, or did not answer the stats agent. */
+export class TargetProcessError extends Error {
+  override readonly name = "TargetProcessError"
+}
+
+const statsAgent = fileURLToPath(new URL("./targets/stats-agent.cjs", import.meta.url))
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+interface StatsAnswer {
+  readonly cpu?: { readonly user: number; readonly system: number }
+  readonly mem?: MemorySnapshot
+}
+
+const isStatsAnswer = (value: unknown): value is StatsAnswer => typeof value === "object" && value !== null
+
+/**
+ * Starts `launch` on a free loopback port. With `core` set, the process is pinned to
+ * that core with `taskset` (which execs Node, so the pid stays the server's).
+ */
+export const startTarget = async (launch: Launch, core: number | null): Promise<TargetProcess> => {
+  const port = await freePort()
+  const nodeArgs = ["--expose-gc", "--require", statsAgent, ...launch.args]
+  const [command, args] =
+    core === null ? [process.execPath, nodeArgs] : ["taskset", ["-c", String(core), process.execPath, ...nodeArgs]]
+  const { NODE_OPTIONS: _ignored, ...parentEnv } = process.env
+  const child: ChildProcessByStdio<Writable, Readable, Readable> = spawn(command, args, {
+    env: { ...parentEnv, ...launch.env, PORT: String(port) },
+    stdio: ["pipe", "pipe", "pipe"]
+  })
+  let stderr = ""
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000)
+  })
+  const waiters: Array<(answer: StatsAnswer) => void> = []
+  let exited = false
+  const exit = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new TargetProcessError(`not listening after 30 s; stderr: ${stderr}`)), 30000)
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      if (line.startsWith("@stats ")) {
+        const answer: unknown = JSON.parse(line.slice(7))
+        if (isStatsAnswer(answer)) waiters.shift()?.(answer)
+      } else if (line.includes("listening")) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    child.once("exit", (code, signal) => {
+      exited = true
+      clearTimeout(timer)
+      reject(new TargetProcessError(`exited (${code ?? signal}) before listening; stderr: ${stderr}`))
+    })
+  })
+  child.stdin.on("error", () => {})
+  const ask = (command: string): Promise<StatsAnswer> =>
+    new Promise((resolve, reject) => {
+      if (exited) {
+        reject(new TargetProcessError(`target died; stderr: ${stderr}`))
+        return
+      }
+      const timer = setTimeout(() => reject(new TargetProcessError(`no answer to ${command}`)), 30000)
+      waiters.push((answer) => {
+        clearTimeout(timer)
+        resolve(answer)
+      })
+      child.stdin.write(`${command}\n`)
+    })
+  const stop = async (): Promise<void> => {
+    if (!exited) child.kill("SIGKILL")
+    await exit
+  }
+  try {
+    await ready
+  } catch (error) {
+    await stop()
+    throw error
+  }
+  return {
+    pid: child.pid ?? 0,
+    port,
+    path: "/socketcluster/",
+    cpuMicros: async () => {
+      const { cpu } = await ask("cpu")
+      if (cpu === undefined) throw new TargetProcessError("stats agent sent no cpu")
+      return cpu.user + cpu.system
+    },
+    memory: async () => {
+      const { mem } = await ask("mem")
+      if (mem === undefined) throw new TargetProcessError("stats agent sent no memory")
+      return mem
+    },
+    stop
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Our server as a target: `packages/server/examples/start.ts` (owned by the server
+ * package: it listens on PORT with the memory broker and default options, an `echo`
+ * procedure, client publish allowed, and prints `listening`) bundled once per
+ * invocation with esbuild so every run starts plain Node on a single file, like the
+ * other targets, with no TypeScript loader in the measured process.
+ */
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, readdirSync } from "node:fs"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import type { Launch } from "../target-process.js"
+
+const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url))
+const entry = join(repoRoot, "packages/server/examples/start.ts")
+const bundle = join(repoRoot, "packages/bench/.build/effect-socketcluster.mjs")
+
+/** Why a target cannot run in this invocation. */
+export interface Unavailable {
+  readonly unavailable: string
+}
+
+const findEsbuild = (): string | undefined => {
+  const store = join(repoRoot, "node_modules/.pnpm")
+  const version = readdirSync(store)
+    .filter((name) => name.startsWith("esbuild@"))
+    .sort()
+    .at(-1)
+  const binary = version === undefined ? undefined : join(store, version, "node_modules/esbuild/bin/esbuild")
+  return binary !== undefined && existsSync(binary) ? binary : undefined
+}
+
+/** Builds the bundle; unavailable when the entry point does not exist yet or does not build. */
+export const prepareEffectSocketcluster = (): Launch | Unavailable => {
+  if (!existsSync(entry)) return { unavailable: "packages/server/examples/start.ts does not exist yet" }
+  const esbuild = findEsbuild()
+  if (esbuild === undefined) return { unavailable: "esbuild not found under node_modules/.pnpm" }
+  mkdirSync(join(repoRoot, "packages/bench/.build"), { recursive: true })
+  const build = spawnSync(
+    esbuild,
+    [
+      entry,
+      "--bundle",
+      "--platform=node",
+      "--format=esm",
+      "--target=node22",
+      `--outfile=${bundle}`,
+      "--log-level=error",
+      // CommonJS dependencies (ws) call require(); give the ESM bundle one.
+      "--banner:js=import { createRequire as __benchCreateRequire } from 'node:module'; const require = __benchCreateRequire(import.meta.url);"
+    ],
+    { encoding: "utf8" }
+  )
+  if (build.status !== 0) return { unavailable: `esbuild failed: ${build.stderr || build.error?.message}` }
+  return { args: [bundle] }
+}

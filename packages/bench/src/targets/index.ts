@@ -1,0 +1,36 @@
+/**
+ * The targets measured side by side. `prepare` runs once per invocation and says how to
+ * start a fresh process for each run, or why the target cannot run now.
+ */
+import { fileURLToPath } from "node:url"
+import type { Launch } from "../target-process.js"
+import { prepareEffectSocketcluster, type Unavailable } from "./effect-socketcluster.js"
+
+export type { Unavailable } from "./effect-socketcluster.js"
+
+export interface Target {
+  /** Short id used on the command line and in JSON. */
+  readonly id: string
+  readonly label: string
+  readonly prepare: () => Launch | Unavailable
+}
+
+const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url))
+
+/** Our server first; the references after it. */
+export const targets: ReadonlyArray<Target> = [
+  { id: "effect-sc", label: "effect-socketcluster", prepare: prepareEffectSocketcluster },
+  {
+    id: "sc-server",
+    label: "socketcluster-server 14.7.2",
+    prepare: () => ({ args: [here("./socketcluster-server.js")] })
+  },
+  { id: "bare-ws", label: "bare ws", prepare: () => ({ args: [here("./bare-ws.ts")] }) },
+  {
+    id: "bare-ws-coalesced",
+    label: "bare ws, coalesced writes",
+    prepare: () => ({ args: [here("./bare-ws.ts")], env: { BARE_WS_COALESCE: "immediate" } })
+  }
+]
+
+export const isUnavailable = (value: Launch | Unavailable): value is Unavailable => "unavailable" in value

@@ -1,0 +1,27 @@
+// Preloaded into every target (`node --expose-gc --require stats-agent.cjs …`) so the
+// runner can read CPU and memory of any server the same way, without touching its code.
+// Commands arrive as lines on stdin; answers are one stdout line `@stats {json}`.
+//   cpu -> {cpu: process.cpuUsage()}
+//   mem -> full GC (twice, so weak/finalised objects go too), then {mem: process.memoryUsage()}
+// When stdin closes (the runner went away) the target exits, so no server outlives a run.
+"use strict"
+const readline = require("node:readline")
+
+const lines = readline.createInterface({ input: process.stdin })
+lines.on("line", (line) => {
+  const command = line.trim()
+  if (command === "cpu") {
+    answer({ cpu: process.cpuUsage() })
+  } else if (command === "mem") {
+    if (typeof global.gc === "function") {
+      global.gc()
+      global.gc()
+    }
+    answer({ mem: process.memoryUsage(), gc: typeof global.gc === "function" })
+  }
+})
+lines.on("close", () => process.exit(0))
+
+function answer(value) {
+  process.stdout.write(`@stats ${JSON.stringify(value)}\n`)
+}
