@@ -490,8 +490,8 @@ const classifyEvent = (packet: Readonly<Record<string, unknown>>, event: string)
   }
 }
 
-const classifyOne = (decoded: unknown): InboundPacket => {
-  if (decoded === "#2") return pong
+/** A batch element: v14 only recognises a pong at the top level, so `"#2"` here is Raw. */
+const classifyElement = (decoded: unknown): InboundPacket => {
   if (!isRecord(decoded) || Array.isArray(decoded)) return raw
   const event = decoded.event
   if (event !== undefined && event !== null) {
@@ -510,7 +510,7 @@ const classifyOne = (decoded: unknown): InboundPacket => {
 /**
  * Classifies a decoded inbound message (the output of the codec's `decode`). Never throws.
  * An array (batch) gives one packet per element, in order (`[]` for an empty batch);
- * elements that are arrays are `Raw`.
+ * elements that are arrays, or the string `"#2"`, are `Raw` (v14 sees pongs only at the top level).
  *
  * @example
  * ```ts
@@ -520,9 +520,9 @@ const classifyOne = (decoded: unknown): InboundPacket => {
  * @since 0.1.0
  */
 export const classify = (decoded: unknown): InboundPacket | ReadonlyArray<InboundPacket> => {
-  if (!Array.isArray(decoded)) return classifyOne(decoded)
+  if (!Array.isArray(decoded)) return decoded === "#2" ? pong : classifyElement(decoded)
   const out: Array<InboundPacket> = new Array(decoded.length)
-  for (let i = 0; i < decoded.length; i++) out[i] = classifyOne(decoded[i])
+  for (let i = 0; i < decoded.length; i++) out[i] = classifyElement(decoded[i])
   return out
 }
 
