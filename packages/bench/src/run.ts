@@ -35,8 +35,11 @@ const { values: flags } = parseArgs({
 })
 const quick = flags.quick === true
 const rounds = Number(flags.rounds ?? (quick ? 1 : 3))
-const pick = <A extends { readonly id: string }>(all: ReadonlyArray<A>, list: string | undefined): Array<A> => {
-  if (list === undefined) return [...all]
+const pick = <A extends { readonly id: string; readonly optional?: boolean }>(
+  all: ReadonlyArray<A>,
+  list: string | undefined
+): Array<A> => {
+  if (list === undefined) return all.filter((item) => item.optional !== true)
   const wanted = list.split(",").map((id) => id.trim())
   const unknown = wanted.filter((id) => !all.some((item) => item.id === id))
   if (unknown.length > 0) throw new Error(`unknown: ${unknown.join(", ")}; known: ${all.map((a) => a.id).join(", ")}`)

@@ -13,6 +13,8 @@ export interface Target {
   readonly id: string
   readonly label: string
   readonly prepare: () => Launch | Unavailable
+  /** Run only when named with `--targets` (variants kept for comparison). */
+  readonly optional?: boolean
 }
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url))
@@ -30,6 +32,12 @@ export const targets: ReadonlyArray<Target> = [
     id: "bare-ws-coalesced",
     label: "bare ws, coalesced writes",
     prepare: () => ({ args: [here("./bare-ws.ts")], env: { BARE_WS_COALESCE: "immediate" } })
+  },
+  {
+    id: "bare-ws-coalesced-tick",
+    label: "bare ws, uncorked per tick",
+    prepare: () => ({ args: [here("./bare-ws.ts")], env: { BARE_WS_COALESCE: "tick" } }),
+    optional: true
   }
 ]
 
