@@ -1,5 +1,10 @@
 import { defineProject } from "vitest/config"
 
 export default defineProject({
-  test: { name: "server", include: ["test/**/*.test.ts"], environment: "node" }
+  test: {
+    name: "server",
+    include: ["test/**/*.test.ts"],
+    environment: "node",
+    setupFiles: ["test/setup.ts"]
+  }
 })

@@ -1,0 +1,24 @@
+/**
+ * The quick-start server: SocketCluster on PORT (default 8000) with an `echo` procedure,
+ * client publishing allowed and the embedded in-memory broker.
+ *
+ *   PORT=8000 pnpm tsx packages/server/examples/start.ts
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Effect, Exit, Layer } from "effect"
+import { SCServer } from "../src/index.js"
+
+const port = Number(process.env.PORT ?? 8000)
+
+const App = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const server = yield* SCServer.SCServer
+    yield* server.handle("echo", (data) => Effect.succeed(data))
+    yield* Effect.log(`effect-socketcluster listening on ws://127.0.0.1:${server.sourcePort}${server.getPath()}`)
+    console.log(`listening ${server.sourcePort}`)
+  })
+).pipe(Layer.provideMerge(SCServer.layer({ port })))
+
+NodeRuntime.runMain(Layer.launch(App), {
+  teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) || Exit.hasInterrupts(exit) ? 0 : 1)
+})

@@ -1,0 +1,105 @@
+/**
+ * The seven v14 middleware types as Effects, and what a middleware may fail with.
+ *
+ * A middleware is `(req) => Effect<void, Error>`: succeeding lets the action through;
+ * failing blocks it, and the error reaches the client as a SocketCluster error object
+ * (dehydrated: `name`, `message` and the error's own fields). Fail with
+ * `SilentMiddlewareBlockedError` (or any error carrying `silent: true`) to block without
+ * a warning, and with `MiddlewareRejection` to choose the handshake close code or mark an
+ * auth token as bad. Requests carry a writable `data` (and `ackData` for publishIn):
+ * assigning it rewrites what the action uses, as in v14.
+ *
+ * @example
+ * ```ts
+ * const noEmpty: Middleware.Middleware<"publishIn"> = (req) =>
+ *   req.data === "" ? Effect.fail(new ApplicationError({ name: "EmptyMessage", message: "Say something" })) : Effect.void
+ * yield* server.addMiddleware("publishIn", noEmpty)
+ * ```
+ */
+
+import type { IncomingMessage } from "node:http"
+import type { AuthTokenExpiredError } from "@effect-socketcluster/protocol"
+import { Data, type Effect } from "effect"
+import type { SCSocket } from "./SCSocket.js"
+
+/** The middleware type names, exactly as in v14 (`server.MIDDLEWARE_*`). */
+export const MiddlewareTypes = [
+  "handshakeWS",
+  "handshakeSC",
+  "authenticate",
+  "subscribe",
+  "publishIn",
+  "publishOut",
+  "emit"
+] as const
+export type MiddlewareType = (typeof MiddlewareTypes)[number]
+
+export const isMiddlewareType = (u: unknown): u is MiddlewareType =>
+  typeof u === "string" && (MiddlewareTypes as ReadonlyArray<string>).includes(u)
+
+/** handshakeWS: the HTTP upgrade request, before the WebSocket exists. Rejections answer HTTP 401. */
+export interface HandshakeWSRequest {
+  readonly request: IncomingMessage
+}
+/** handshakeSC: a socket whose `#handshake` arrived, before token processing. */
+export interface HandshakeSCRequest {
+  readonly socket: SCSocket
+}
+/** authenticate: a token that verified, before the socket counts as authenticated. */
+export interface AuthenticateRequest {
+  readonly socket: SCSocket
+  readonly authToken: unknown
+}
+/** subscribe: a client `#subscribe`. `data` is writable and kept in the subscription options. */
+export interface SubscribeRequest {
+  readonly socket: SCSocket
+  readonly channel: string
+  readonly waitForAuth: boolean
+  data: unknown
+  readonly authTokenExpiredError: AuthTokenExpiredError | undefined
+}
+/** publishIn: a client `#publish`. `data` is what gets published; `ackData` rides on the ack. */
+export interface PublishInRequest {
+  readonly socket: SCSocket
+  readonly channel: string
+  data: unknown
+  ackData: unknown
+  readonly authTokenExpiredError: AuthTokenExpiredError | undefined
+}
+/** publishOut: one delivery to one subscribed socket. `data` rewrites what this socket gets. */
+export interface PublishOutRequest {
+  readonly socket: SCSocket
+  readonly channel: string
+  data: unknown
+}
+/** emit: a client event (not `#...`). `data` is what the handler receives. */
+export interface EmitRequest {
+  readonly socket: SCSocket
+  readonly event: string
+  data: unknown
+  readonly authTokenExpiredError: AuthTokenExpiredError | undefined
+}
+
+export interface MiddlewareRequests {
+  readonly handshakeWS: HandshakeWSRequest
+  readonly handshakeSC: HandshakeSCRequest
+  readonly authenticate: AuthenticateRequest
+  readonly subscribe: SubscribeRequest
+  readonly publishIn: PublishInRequest
+  readonly publishOut: PublishOutRequest
+  readonly emit: EmitRequest
+}
+
+/** A middleware of type `T`. */
+export type Middleware<T extends MiddlewareType> = (req: MiddlewareRequests[T]) => Effect.Effect<void, Error>
+
+/**
+ * A rejection with the extra value v14's `next(err, value)` carried: the close code for
+ * handshakeSC, the bad-token flag for authenticate. `error` is what the client sees
+ * (an Error, or a string sent as is).
+ */
+export class MiddlewareRejection extends Data.TaggedError("MiddlewareRejection")<{
+  readonly error: unknown
+  readonly statusCode?: number | undefined
+  readonly isBadToken?: boolean | undefined
+}> {}

@@ -1,0 +1,123 @@
+/**
+ * Runs middleware chains. One list per type, run in series in insertion order; the first
+ * failure stops the chain and becomes a `MiddlewareBlocked` value: the error the client
+ * sees, whether it was silent, and the extra value v14 collected (close code, bad token).
+ */
+import { SilentMiddlewareBlockedError, UnknownError } from "@effect-socketcluster/protocol"
+import { Cause, Effect } from "effect"
+import {
+  type Middleware,
+  MiddlewareRejection,
+  type MiddlewareRequests,
+  type MiddlewareType,
+  MiddlewareTypes
+} from "./Middleware.js"
+
+/** Why a chain stopped. `error` is the wire error (an Error or a string). */
+export interface MiddlewareBlocked {
+  readonly _tag: "MiddlewareBlocked"
+  readonly type: MiddlewareType
+  readonly error: unknown
+  readonly silent: boolean
+  readonly statusCode: number | undefined
+  readonly isBadToken: boolean
+}
+
+type Lists = { [K in MiddlewareType]: Array<Middleware<K>> }
+
+const hasSilentFlag = (e: unknown): boolean =>
+  typeof e === "object" && e !== null && "silent" in e && Boolean((e as { readonly silent: unknown }).silent)
+
+const statusCodeOf = (e: unknown): number | undefined => {
+  if (typeof e !== "object" || e === null || !("statusCode" in e)) return undefined
+  const code = (e as { readonly statusCode: unknown }).statusCode
+  return typeof code === "number" ? code : undefined
+}
+
+/** Turns a middleware failure into the value the server acts on. */
+export const toBlocked = (type: MiddlewareType, failure: unknown): MiddlewareBlocked => {
+  let error = failure
+  let statusCode: number | undefined
+  let isBadToken = false
+  if (failure instanceof MiddlewareRejection) {
+    error = failure.error
+    statusCode = failure.statusCode
+    isBadToken = failure.isBadToken === true
+  }
+  const silent = error === true || error instanceof SilentMiddlewareBlockedError || hasSilentFlag(error)
+  if (silent) {
+    error = new SilentMiddlewareBlockedError({ message: `Action was silently blocked by ${type} middleware`, type })
+  }
+  return { _tag: "MiddlewareBlocked", type, error, silent, statusCode: statusCodeOf(error) ?? statusCode, isBadToken }
+}
+
+/**
+ * The mutable set of middleware chains of one server.
+ */
+export class MiddlewarePipeline {
+  private readonly lists: Lists = {
+    handshakeWS: [],
+    handshakeSC: [],
+    authenticate: [],
+    subscribe: [],
+    publishIn: [],
+    publishOut: [],
+    emit: []
+  }
+
+  /**
+   * @param onDefect called with a middleware's defect (a bug in it); the client then sees a
+   * generic `UnknownError` and never the defect's text.
+   */
+  constructor(private readonly onDefect: (type: MiddlewareType, cause: Cause.Cause<never>) => void) {}
+
+  /** True when at least one middleware of `type` is installed (lets hot paths skip the chain). */
+  has(type: MiddlewareType): boolean {
+    return this.lists[type].length > 0
+  }
+
+  add<T extends MiddlewareType>(type: T, middleware: Middleware<T>): void {
+    ;(this.lists[type] as Array<Middleware<T>>).push(middleware)
+  }
+
+  /** Removes every occurrence of `middleware` (by identity). */
+  remove<T extends MiddlewareType>(type: T, middleware: Middleware<T>): void {
+    const list = this.lists[type] as Array<Middleware<T>>
+    for (let i = list.length - 1; i >= 0; i--) if (list[i] === middleware) list.splice(i, 1)
+  }
+
+  /** Runs the chain of `type`; fails with `MiddlewareBlocked` at the first rejection. */
+  run<T extends MiddlewareType>(type: T, req: MiddlewareRequests[T]): Effect.Effect<void, MiddlewareBlocked> {
+    const list = this.lists[type] as Array<Middleware<T>>
+    if (list.length === 0) return Effect.void
+    // Snapshot: middleware added or removed while a chain runs affects the next action only.
+    const chain = list.slice()
+    return Effect.suspend(() => {
+      let i = 0
+      const next: Effect.Effect<void, MiddlewareBlocked> = Effect.suspend(() => {
+        if (i >= chain.length) return Effect.void
+        const mw = chain[i++]!
+        return Effect.flatMap(this.step(type, mw, req), () => next)
+      })
+      return next
+    })
+  }
+
+  private step<T extends MiddlewareType>(
+    type: T,
+    mw: Middleware<T>,
+    req: MiddlewareRequests[T]
+  ): Effect.Effect<void, MiddlewareBlocked> {
+    return Effect.suspend(() => mw(req)).pipe(
+      Effect.catchCause((cause) => {
+        const failure = Cause.findErrorOption(cause)
+        if (failure._tag === "Some") return Effect.fail(toBlocked(type, failure.value))
+        if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+        this.onDefect(type, cause as Cause.Cause<never>)
+        return Effect.fail(toBlocked(type, new UnknownError({ message: `The ${type} middleware failed` })))
+      })
+    )
+  }
+}
+
+export { MiddlewareTypes }

@@ -1,0 +1,170 @@
+/**
+ * Server options: every socketcluster-server v14 option with its v14 default, validated
+ * with Schema. A bad option fails with `InvalidOptionsError` naming the option.
+ */
+import { InvalidOptionsError } from "@effect-socketcluster/protocol"
+import { Effect, Result, Schema, SchemaIssue } from "effect"
+
+const Millis = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))
+
+/** What a slow consumer (outbound buffer over `outboundHighWaterMark`) gets. */
+export const SlowConsumerPolicy = Schema.Literals(["dropPublications", "disconnect"])
+export type SlowConsumerPolicy = typeof SlowConsumerPolicy.Type
+
+/** The options a user may give; every key is optional. */
+export const ServerOptionsInput = Schema.Struct({
+  /** URL path of the WebSocket endpoint; normalised to start and end with `/`. Default `/socketcluster/`. */
+  path: Schema.optionalKey(Schema.String),
+  /** Allowed origins in v14 syntax (`host:port` entries, `*` wildcards). Default `*:*`. */
+  origins: Schema.optionalKey(Schema.String),
+  /** ms from WebSocket open until `#handshake` must arrive, else close 4005. Default 10000. */
+  handshakeTimeout: Schema.optionalKey(Millis),
+  /** ms a server-to-client emit waits for its ack. Default 10000. */
+  ackTimeout: Schema.optionalKey(Millis),
+  /** ms between `#1` pings. Default 8000. */
+  pingInterval: Schema.optionalKey(PositiveInt),
+  /** ms of inbound silence before closing with 4001; sent to the client. Default 20000. */
+  pingTimeout: Schema.optionalKey(PositiveInt),
+  /** Send no pings and never time out. Default false. */
+  pingTimeoutDisabled: Schema.optionalKey(Schema.Boolean),
+  /** Whether clients may `#publish`. Default true. */
+  allowClientPublish: Schema.optionalKey(Schema.Boolean),
+  /** Max channels per socket (unset: no limit). */
+  socketChannelLimit: Schema.optionalKey(PositiveInt),
+  /** Max inbound message size in bytes; larger frames close the socket with 1009. Default 100 MiB (ws). */
+  maxPayload: Schema.optionalKey(PositiveInt),
+  /** permessage-deflate: `true` or a `ws` deflate options object. Default off. */
+  perMessageDeflate: Schema.optionalKey(Schema.Union([Schema.Boolean, Schema.Record(Schema.String, Schema.Unknown)])),
+  /** Free-form application name (a random UUID when unset). */
+  appName: Schema.optionalKey(Schema.String),
+  /** Whether middleware rejections are reported as `warning` events. Default true. */
+  middlewareEmitWarnings: Schema.optionalKey(Schema.Boolean),
+  /** Close with 4009 when a connecting socket's first frame is not `#handshake` (14.6+). Default true. */
+  strictHandshake: Schema.optionalKey(Schema.Boolean),
+  /** ms to wait before flushing batched subscribe answers (null/0: next tick). Default null. */
+  pubSubBatchDuration: Schema.optionalKey(Schema.NullOr(Millis)),
+  /** Write all frames queued for a socket within one event-loop turn in one system call. Default true. */
+  coalesceWrites: Schema.optionalKey(Schema.Boolean),
+  /** Bytes buffered for one socket above which the slow-consumer policy applies. Default 4 MiB. */
+  outboundHighWaterMark: Schema.optionalKey(PositiveInt),
+  /** What happens to a slow consumer. Default `dropPublications`. */
+  slowConsumerPolicy: Schema.optionalKey(SlowConsumerPolicy),
+  /** Max inbound RPCs (events with a cid) being handled at once per socket; more get `ResourceLimitError`. Default 256. */
+  maxPendingInboundRpcs: Schema.optionalKey(PositiveInt),
+  /** Max server-to-client emits awaiting an ack per socket; more fail with `ResourceLimitError`. Default 1024. */
+  maxPendingOutboundAcks: Schema.optionalKey(PositiveInt),
+  /** Max channel name length in characters; longer names are refused with `BrokerError`. Default 512. */
+  maxChannelNameLength: Schema.optionalKey(PositiveInt),
+  /** Max open sockets (pending and open) per server; further upgrades get HTTP 503. Default unlimited. */
+  maxConnections: Schema.optionalKey(PositiveInt),
+  /** Max handshakes processed at once; the rest wait their turn (admission control). Default 64. */
+  maxConcurrentHandshakes: Schema.optionalKey(PositiveInt),
+  /** Max nesting depth of an inbound packet; deeper frames are treated as raw messages. Default 64. */
+  maxPacketDepth: Schema.optionalKey(PositiveInt)
+})
+export type ServerOptionsInput = typeof ServerOptionsInput.Type
+
+/** Options with every default applied. */
+export interface ServerOptions {
+  readonly path: string
+  readonly origins: string
+  readonly handshakeTimeout: number
+  readonly ackTimeout: number
+  readonly pingInterval: number
+  readonly pingTimeout: number
+  readonly pingTimeoutDisabled: boolean
+  readonly allowClientPublish: boolean
+  readonly socketChannelLimit: number | undefined
+  readonly maxPayload: number
+  readonly perMessageDeflate: boolean | Readonly<Record<string, unknown>>
+  readonly appName: string
+  readonly middlewareEmitWarnings: boolean
+  readonly strictHandshake: boolean
+  readonly pubSubBatchDuration: number | null
+  readonly coalesceWrites: boolean
+  readonly outboundHighWaterMark: number
+  readonly slowConsumerPolicy: SlowConsumerPolicy
+  readonly maxPendingInboundRpcs: number
+  readonly maxPendingOutboundAcks: number
+  readonly maxChannelNameLength: number
+  readonly maxConnections: number
+  readonly maxConcurrentHandshakes: number
+  readonly maxPacketDepth: number
+}
+
+/** v14's path rule: a leading and a trailing `/` are added when missing. */
+export const normalizePath = (path: string): string => {
+  let p = path.startsWith("/") ? path : `/${path}`
+  if (!p.endsWith("/")) p = `${p}/`
+  return p
+}
+
+const decodeInput = Schema.decodeUnknownResult(ServerOptionsInput, { onExcessProperty: "ignore" })
+const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/**
+ * Validates user options and applies the defaults.
+ *
+ * @example
+ * ```ts
+ * const options = yield* resolveOptions({ path: "ws", pingInterval: 5000 })
+ * options.path // "/ws/"
+ * ```
+ */
+export const resolveOptions = (input: unknown = {}): Effect.Effect<ServerOptions, InvalidOptionsError> => {
+  const decoded = decodeInput(stripUndefined(input))
+  if (Result.isFailure(decoded)) {
+    const [first] = formatIssue(decoded.failure.issue).issues
+    const option = first?.path?.map(String).join(".") ?? "options"
+    return Effect.fail(
+      new InvalidOptionsError({
+        message: `Invalid option ${option}: ${first?.message ?? "invalid value"}`
+      })
+    )
+  }
+  const o = decoded.success
+  const pingInterval = o.pingInterval ?? 8000
+  const pingTimeout = o.pingTimeout ?? 20000
+  if (!(o.pingTimeoutDisabled ?? false) && pingInterval >= pingTimeout) {
+    return Effect.fail(
+      new InvalidOptionsError({
+        message: `Invalid option pingInterval: must be smaller than pingTimeout (${pingTimeout}), or clients time out`
+      })
+    )
+  }
+  return Effect.succeed({
+    path: normalizePath(o.path ?? "/socketcluster/"),
+    origins: o.origins ?? "*:*",
+    handshakeTimeout: o.handshakeTimeout ?? 10000,
+    ackTimeout: o.ackTimeout ?? 10000,
+    pingInterval,
+    pingTimeout,
+    pingTimeoutDisabled: o.pingTimeoutDisabled ?? false,
+    allowClientPublish: o.allowClientPublish ?? true,
+    socketChannelLimit: o.socketChannelLimit,
+    maxPayload: o.maxPayload ?? 100 * 1024 * 1024,
+    perMessageDeflate: o.perMessageDeflate ?? false,
+    appName: o.appName ?? globalThis.crypto.randomUUID(),
+    middlewareEmitWarnings: o.middlewareEmitWarnings ?? true,
+    strictHandshake: o.strictHandshake ?? true,
+    pubSubBatchDuration: o.pubSubBatchDuration ?? null,
+    coalesceWrites: o.coalesceWrites ?? true,
+    outboundHighWaterMark: o.outboundHighWaterMark ?? 4 * 1024 * 1024,
+    slowConsumerPolicy: o.slowConsumerPolicy ?? "dropPublications",
+    maxPendingInboundRpcs: o.maxPendingInboundRpcs ?? 256,
+    maxPendingOutboundAcks: o.maxPendingOutboundAcks ?? 1024,
+    maxChannelNameLength: o.maxChannelNameLength ?? 512,
+    maxConnections: o.maxConnections ?? Number.POSITIVE_INFINITY,
+    maxConcurrentHandshakes: o.maxConcurrentHandshakes ?? 64,
+    maxPacketDepth: o.maxPacketDepth ?? 64
+  })
+}
+
+// v14 treats an explicit `undefined` as a value; we treat it as "use the default" (documented deviation).
+const stripUndefined = (input: unknown): unknown => {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) return input
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(input)) if (v !== undefined) out[k] = v
+  return out
+}

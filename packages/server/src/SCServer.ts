@@ -1,0 +1,427 @@
+/**
+ * The SocketCluster v14 server as an Effect service.
+ *
+ * @example
+ * ```ts
+ * import { SCServer } from "@effect-socketcluster/server"
+ * import { NodeRuntime } from "@effect/platform-node"
+ *
+ * const Echo = Layer.effectDiscard(Effect.gen(function*() {
+ *   const server = yield* SCServer.SCServer
+ *   yield* server.handle("echo", (data) => Effect.succeed(data))
+ * }))
+ * NodeRuntime.runMain(Layer.launch(Echo.pipe(Layer.provideMerge(SCServer.layer({ port: 8000 })))))
+ * ```
+ */
+
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import type { Duplex } from "node:stream"
+import {
+  type BrokerError,
+  Codec,
+  type CodecEngine,
+  InvalidArgumentsError,
+  type InvalidOptionsError,
+  json,
+  ServerProtocolError
+} from "@effect-socketcluster/protocol"
+import {
+  Cause,
+  Context,
+  Data,
+  Effect,
+  Exit,
+  type Fiber,
+  FiberSet,
+  Layer,
+  Option,
+  type Scope,
+  Semaphore,
+  Stream
+} from "effect"
+import { type WebSocket, WebSocketServer } from "ws"
+import { AuthEngine, type AuthOptions } from "./AuthEngine.js"
+import { Broker, type BrokerShape } from "./Broker.js"
+import * as BrokerMemory from "./BrokerMemory.js"
+import { ChannelRegistry } from "./ChannelRegistry.js"
+import { EventHub } from "./EventHub.js"
+import type { ServerEvent } from "./Events.js"
+import { Exchange } from "./Exchange.js"
+import { isMiddlewareType, type Middleware, type MiddlewareType } from "./Middleware.js"
+import { MiddlewarePipeline } from "./MiddlewarePipeline.js"
+import { resolveOptions, type ServerOptions, type ServerOptionsInput } from "./Options.js"
+import * as Origins from "./Origins.js"
+import { type EventHandler, SCSocket, type SocketHost } from "./SCSocket.js"
+import { generateId } from "./SocketId.js"
+
+/** Every option: the server options plus the auth engine's (used when no `AuthEngine` layer is provided). */
+export type SCServerOptions = ServerOptionsInput & AuthOptions
+
+/** Counters the runnable server exports as metrics. */
+export interface ServerCounters {
+  messagesIn: number
+  bytesIn: number
+  droppedPublications: number
+  handshakes: number
+}
+
+/**
+ * The running server. Its state is readable synchronously (as in v14) and its actions
+ * are Effects.
+ */
+export class SCServerCore implements SocketHost {
+  readonly pipeline: MiddlewarePipeline
+  readonly exchange: Exchange
+  readonly hub = new EventHub<ServerEvent>()
+  readonly counters: ServerCounters = { messagesIn: 0, bytesIn: 0, droppedPublications: 0, handshakes: 0 }
+  /** Sockets that completed the handshake, by id. */
+  readonly clients = new Map<string, SCSocket>()
+  /** Sockets still in the handshake, by id. */
+  readonly pendingClients = new Map<string, SCSocket>()
+  /** `true` after `Ready`, `false` after `close`. */
+  isReady = false
+  /** The port the HTTP server is bound to (undefined when attached before listening). */
+  sourcePort: number | undefined
+  readonly secure: boolean
+  host: string | undefined
+  /** Overridable id generator (v14 `generateId`). */
+  generateId: () => string = generateId
+  readonly registry: ChannelRegistry
+  readonly handshakePermits: { readonly withPermit: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E> }
+
+  private currentCodec: CodecEngine
+  private readonly handlers = new Map<string, EventHandler>()
+  private readonly checkOrigin: Origins.OriginCheck
+  private uncorkQueue: Array<SCSocket> = []
+  private uncorkScheduled = false
+  private accepting = true
+
+  constructor(
+    readonly options: ServerOptions,
+    readonly auth: AuthEngine["Service"],
+    readonly broker: BrokerShape,
+    codec: CodecEngine,
+    private readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>,
+    readonly wss: WebSocketServer,
+    readonly httpServer: Http.Server,
+    handshakeSemaphore: Semaphore.Semaphore
+  ) {
+    this.currentCodec = codec
+    this.secure = "setSecureContext" in httpServer
+    this.checkOrigin = Origins.compile(options.origins)
+    this.pipeline = new MiddlewarePipeline((_type, cause) => this.warn(Cause.squash(cause)))
+    this.registry = new ChannelRegistry(
+      broker,
+      () => this.currentCodec,
+      this.fork,
+      (error) => this.warn(error)
+    )
+    this.exchange = new Exchange({
+      publish: (channel, data) => this.publish(channel, data),
+      addInterest: (channel) => this.registry.addInterest(channel),
+      removeInterest: (channel) => this.registry.removeInterest(channel),
+      watch: (channel, watcher) => this.registry.watch(channel, watcher)
+    })
+    this.handshakePermits = { withPermit: (effect) => Semaphore.withPermits(handshakeSemaphore, 1)(effect) }
+  }
+
+  get clientsCount(): number {
+    return this.clients.size
+  }
+  get pendingClientsCount(): number {
+    return this.pendingClients.size
+  }
+  get ackTimeout(): number {
+    return this.options.ackTimeout
+  }
+
+  /** Every server event as a stream (sliding buffer per consumer; see `EventHub`). */
+  get events(): Stream.Stream<ServerEvent> {
+    return this.hub.stream
+  }
+
+  /** The normalised endpoint path, e.g. `/socketcluster/`. */
+  getPath(): string {
+    return this.options.path
+  }
+
+  // SocketHost --------------------------------------------------------------------
+
+  codec(): CodecEngine {
+    return this.currentCodec
+  }
+  runFork<A, E>(effect: Effect.Effect<A, E>) {
+    return this.fork(effect)
+  }
+  emitServerEvent(event: ServerEvent): void {
+    this.hub.emit(event)
+  }
+  warn(error: unknown): void {
+    this.hub.emit({ _tag: "Warning", error })
+  }
+  findHandler(event: string): EventHandler | undefined {
+    return this.handlers.get(event)
+  }
+  socketOpened(socket: SCSocket): void {
+    this.pendingClients.delete(socket.id)
+    this.clients.set(socket.id, socket)
+  }
+  socketClosed(socket: SCSocket, wasOpen: boolean): void {
+    if (wasOpen) this.clients.delete(socket.id)
+    else this.pendingClients.delete(socket.id)
+  }
+  subscribe(socket: SCSocket, channel: string): Effect.Effect<void, BrokerError> {
+    return this.registry.addSocket(socket, channel)
+  }
+  unsubscribe(socket: SCSocket, channel: string): void {
+    this.registry.removeSocket(socket, channel)
+  }
+  publish(channel: string, data: unknown): Effect.Effect<void, BrokerError> {
+    return this.broker.publish(channel, data)
+  }
+  droppedPublication(): void {
+    this.counters.droppedPublications++
+  }
+  scheduleUncork(socket: SCSocket): void {
+    this.uncorkQueue.push(socket)
+    if (this.uncorkScheduled) return
+    this.uncorkScheduled = true
+    // After the current event-loop turn's microtasks: every frame written in this turn goes out in one write.
+    setImmediate(this.uncorkAll)
+  }
+  private readonly uncorkAll = (): void => {
+    this.uncorkScheduled = false
+    const queue = this.uncorkQueue
+    this.uncorkQueue = []
+    for (const socket of queue) socket.flush()
+  }
+
+  // Public API ----------------------------------------------------------------------
+
+  /** Registers a server-wide Effect handler for inbound `event`s (a socket's own handler wins). */
+  handle(event: string, handler: EventHandler): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.handlers.set(event, handler)
+    })
+  }
+
+  /** Appends a middleware to the chain of `type` (fails with `InvalidArgumentsError` for an unknown type). */
+  addMiddleware<T extends MiddlewareType>(
+    type: T,
+    middleware: Middleware<T>
+  ): Effect.Effect<void, InvalidArgumentsError> {
+    return Effect.suspend(() => {
+      if (!isMiddlewareType(type)) {
+        return Effect.fail(new InvalidArgumentsError({ message: `Middleware type "${String(type)}" is not supported` }))
+      }
+      this.pipeline.add(type, middleware)
+      return Effect.void
+    })
+  }
+
+  /** Removes every occurrence of `middleware` from the chain of `type`. */
+  removeMiddleware<T extends MiddlewareType>(
+    type: T,
+    middleware: Middleware<T>
+  ): Effect.Effect<void, InvalidArgumentsError> {
+    return Effect.suspend(() => {
+      if (!isMiddlewareType(type)) {
+        return Effect.fail(new InvalidArgumentsError({ message: `Middleware type "${String(type)}" is not supported` }))
+      }
+      this.pipeline.remove(type, middleware)
+      return Effect.void
+    })
+  }
+
+  /** Replaces the codec for every later encode/decode, open sockets included. */
+  setCodecEngine(codec: CodecEngine): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.currentCodec = codec
+    })
+  }
+
+  /** Stops accepting upgrades and closes every socket with `code` (default 1001, going away). */
+  close(code = 1001): Effect.Effect<void> {
+    return Effect.sync(() => this.closeUnsafe(code))
+  }
+
+  /** @internal */
+  closeUnsafe(code: number): void {
+    this.accepting = false
+    this.isReady = false
+    for (const socket of [...this.pendingClients.values(), ...this.clients.values()]) {
+      socket.disconnectUnsafe(code)
+    }
+  }
+
+  /** Stops accepting new upgrades only; open sockets keep working (v14 `close`). */
+  stopAccepting(): void {
+    this.accepting = false
+    this.isReady = false
+  }
+
+  // Transport -----------------------------------------------------------------------
+
+  /** Handles an HTTP upgrade request (`'upgrade'` event of a Node HTTP server). */
+  readonly onUpgrade = (req: Http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Without an error listener an ECONNRESET during async checks would crash the process.
+    socket.on("error", () => socket.destroy())
+    const pathname = (req.url ?? "/").split("?")[0]
+    if (pathname !== this.options.path || !this.accepting) {
+      return rejectUpgrade(socket, 400, "Bad Request")
+    }
+    if (this.clients.size + this.pendingClients.size >= this.options.maxConnections) {
+      return rejectUpgrade(socket, 503, "Service Unavailable")
+    }
+    const origin = req.headers.origin ?? req.headers["sec-websocket-origin"]
+    const originHeader = Array.isArray(origin) ? origin[0] : origin
+    if (!this.checkOrigin(originHeader)) {
+      const message = Origins.invalidOriginMessage(originHeader)
+      this.warn(new ServerProtocolError({ message }))
+      return rejectUpgrade(socket, 403, message)
+    }
+    const upgrade = () => this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req))
+    if (!this.pipeline.has("handshakeWS")) return upgrade()
+    const fiber = this.fork(this.pipeline.run("handshakeWS", { request: req }))
+    fiber.addObserver((exit) => {
+      if (Exit.isSuccess(exit)) return upgrade()
+      const failure = Cause.findErrorOption(exit.cause)
+      if (failure._tag === "None") return rejectUpgrade(socket, 500, "Internal Server Error")
+      const b = failure.value
+      if (!b.silent && this.options.middlewareEmitWarnings) this.warn(b.error)
+      const message =
+        typeof b.error === "string" ? b.error : b.error instanceof Error ? b.error.message : String(b.error)
+      rejectUpgrade(socket, 401, message)
+    })
+  }
+
+  private onConnection(ws: WebSocket, req: Http.IncomingMessage): void {
+    const socket = new SCSocket(this.generateId(), ws, req, this)
+    this.pendingClients.set(socket.id, socket)
+    this.counters.handshakes++
+    socket.start()
+    this.hub.emit({ _tag: "Handshake", socket })
+  }
+}
+
+const rejectUpgrade = (socket: Duplex, status: number, body: string): void => {
+  if (!socket.writable) return void socket.destroy()
+  const text = Http.STATUS_CODES[status] ?? "Error"
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/html\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  )
+}
+
+/** The HTTP server could not listen (port in use, permission...). */
+export class ServerStartError extends Data.TaggedError("ServerStartError")<{
+  readonly cause: Error
+}> {}
+
+/**
+ * The SCServer service.
+ */
+export class SCServer extends Context.Service<SCServer, SCServerCore>()("@effect-socketcluster/server/SCServer") {}
+
+/** Where the server gets its HTTP server from. */
+export type Transport =
+  | { readonly _tag: "Listen"; readonly port: number; readonly host?: string | undefined }
+  | { readonly _tag: "Attach"; readonly server: Http.Server }
+
+/**
+ * Builds a server (scoped: closing the scope closes every socket with 1001 and releases
+ * the port). Uses the `Broker`, `Codec` and `AuthEngine` services when provided, else
+ * the in-memory broker, the JSON codec and a jose engine built from `options`.
+ */
+export const make = (
+  options: SCServerOptions,
+  transport: Transport
+): Effect.Effect<SCServerCore, InvalidOptionsError | ServerStartError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const resolved = yield* resolveOptions(options)
+    const brokerOption = yield* Effect.serviceOption(Broker)
+    const broker = Option.isSome(brokerOption) ? brokerOption.value : yield* BrokerMemory.make
+    const codecOption = yield* Effect.serviceOption(Codec)
+    const codec = Option.isSome(codecOption) ? codecOption.value : json
+    const authOption = yield* Effect.serviceOption(AuthEngine)
+    const auth = Option.isSome(authOption) ? authOption.value : yield* AuthEngine.make(options)
+    const fork = yield* FiberSet.makeRuntime<never>()
+    const handshakeSemaphore = yield* Semaphore.make(resolved.maxConcurrentHandshakes)
+
+    const httpServer = yield* Effect.acquireRelease(
+      Effect.sync(() =>
+        transport._tag === "Attach"
+          ? transport.server
+          : Http.createServer((_req, res) => {
+              res.writeHead(501, { "Content-Type": "text/plain" })
+              res.end("Not Implemented")
+            })
+      ),
+      (server) =>
+        transport._tag === "Attach"
+          ? Effect.void
+          : Effect.callback<void>((resume) => {
+              server.close(() => resume(Effect.void))
+              server.closeAllConnections()
+            })
+    )
+    const wss = yield* Effect.acquireRelease(
+      Effect.sync(
+        () =>
+          new WebSocketServer({
+            noServer: true,
+            clientTracking: false,
+            maxPayload: resolved.maxPayload,
+            perMessageDeflate: resolved.perMessageDeflate
+          })
+      ),
+      (wss) => Effect.callback<void>((resume) => wss.close(() => resume(Effect.void)))
+    )
+    const core = new SCServerCore(resolved, auth, broker, codec, fork, wss, httpServer, handshakeSemaphore)
+    yield* broker.onPublication(core.registry.deliver)
+    httpServer.on("upgrade", core.onUpgrade)
+    // Finalizers run in reverse: sockets close (1001) before the WebSocket and HTTP servers.
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        httpServer.off("upgrade", core.onUpgrade)
+        core.closeUnsafe(1001)
+      })
+    )
+    yield* Effect.forkScoped(
+      Stream.runForEach(broker.notices, (notice) => Effect.sync(() => core.hub.emit({ _tag: "Notice", notice })))
+    )
+
+    if (transport._tag === "Listen") {
+      yield* Effect.callback<void, ServerStartError>((resume) => {
+        const onError = (cause: Error) => resume(Effect.fail(new ServerStartError({ cause })))
+        httpServer.once("error", onError)
+        httpServer.listen(transport.port, transport.host, () => {
+          httpServer.off("error", onError)
+          resume(Effect.void)
+        })
+      })
+    }
+    const address = httpServer.address()
+    if (address !== null && typeof address === "object") {
+      core.sourcePort = (address as AddressInfo).port
+      core.host = (address as AddressInfo).address
+    }
+    httpServer.on("error", (error) => core.hub.emit({ _tag: "Error", error }))
+    yield* broker.ready.pipe(Effect.catch((error: BrokerError) => Effect.sync(() => core.warn(error))))
+    core.isReady = true
+    core.hub.emit({ _tag: "Ready" })
+    return core
+  })
+
+/** A server listening on `options.port` (0 picks a free port; read it from `sourcePort`). */
+export const layer = (
+  options: SCServerOptions & { readonly port?: number; readonly host?: string }
+): Layer.Layer<SCServer, InvalidOptionsError | ServerStartError> =>
+  Layer.effect(SCServer, make(options, { _tag: "Listen", port: options.port ?? 8000, host: options.host }))
+
+/** A server attached to a Node HTTP server you already have (v14 `attach`); it only handles upgrades on its path. */
+export const layerAttach = (
+  server: Http.Server,
+  options: SCServerOptions = {}
+): Layer.Layer<SCServer, InvalidOptionsError | ServerStartError> =>
+  Layer.effect(SCServer, make(options, { _tag: "Attach", server }))

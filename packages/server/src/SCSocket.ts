@@ -1,0 +1,1166 @@
+/**
+ * The server side of one SocketCluster connection: its state machine (connecting → open →
+ * closed), auth state, channel subscriptions, the path of every inbound packet, and its
+ * outbound writer.
+ *
+ * Inbound: `ws` message → codec decode → `classify` (Schema) → in arrival order, either
+ * handled at once (pong, responses, raw) or queued behind the packet being processed, so
+ * that asynchronous middleware never reorders a socket's actions.
+ * Outbound: every frame goes through `writeFrame`, which coalesces the frames written to
+ * one socket within one event-loop turn into one system call (`coalesceWrites`) and
+ * applies the slow-consumer policy to publications.
+ *
+ * Effect code uses the Effect methods (`emit`, `invoke`, `send`, `disconnect`,
+ * `setAuthToken`, …); the `…Unsafe` variants are the synchronous core the compat facade
+ * builds on.
+ */
+
+import type { IncomingMessage } from "node:http"
+import {
+  AuthTokenExpiredError,
+  AuthTokenInvalidError,
+  AuthTokenNotBeforeError,
+  BrokerError,
+  type Cid,
+  type CodecEngine,
+  classify,
+  dehydrate,
+  hydrate,
+  type InboundPacket,
+  InvalidActionError,
+  InvalidArgumentsError,
+  InvalidMessageError,
+  isIgnoredCloseCode,
+  isSendableCloseCode,
+  ResourceLimitError,
+  SocketProtocolError,
+  socketProtocolErrorMessage,
+  TimeoutError
+} from "@effect-socketcluster/protocol"
+import { Cause, Effect, Exit, Fiber, type Stream } from "effect"
+import type { WebSocket } from "ws"
+import type { AuthEngine, SignOptions } from "./AuthEngine.js"
+import { isTokenExpired, tokenExpiry } from "./AuthEngine.js"
+import { EventHub } from "./EventHub.js"
+import type { AuthState, HandshakeStatus, Respond, ServerEvent, SocketEvent } from "./Events.js"
+import type { MiddlewareBlocked, MiddlewarePipeline } from "./MiddlewarePipeline.js"
+import type { ServerOptions } from "./Options.js"
+
+export type SocketState = "connecting" | "open" | "closed"
+
+/** An Effect-native handler for an inbound event; its success is the ack data, its failure the ack error. */
+export type EventHandler = (data: unknown, socket: SCSocket) => Effect.Effect<unknown, unknown>
+
+/** What a socket needs from its server (implemented by `SCServer`). */
+export interface SocketHost {
+  readonly options: ServerOptions
+  readonly pipeline: MiddlewarePipeline
+  readonly auth: AuthEngine["Service"]
+  codec(): CodecEngine
+  runFork<A, E>(effect: Effect.Effect<A, E>): Fiber.Fiber<A, E>
+  emitServerEvent(event: ServerEvent): void
+  warn(error: unknown): void
+  findHandler(event: string): EventHandler | undefined
+  /** connecting → open bookkeeping. */
+  socketOpened(socket: SCSocket): void
+  /** Removes the socket from `clients`/`pendingClients`. */
+  socketClosed(socket: SCSocket, wasOpen: boolean): void
+  /** Records a subscription locally and makes sure the broker carries the channel. */
+  subscribe(socket: SCSocket, channel: string): Effect.Effect<void, BrokerError>
+  /** Removes a subscription locally at once (deliveries stop now); the broker catches up later. */
+  unsubscribe(socket: SCSocket, channel: string): void
+  publish(channel: string, data: unknown): Effect.Effect<void, BrokerError>
+  scheduleUncork(socket: SCSocket): void
+  /** Counts a publication dropped for a slow consumer. */
+  droppedPublication(socket: SCSocket): void
+  readonly handshakePermits: { readonly withPermit: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E> }
+}
+
+/** Close code for a socket disconnected by the `disconnect` slow-consumer policy. */
+export const SLOW_CONSUMER_CLOSE_CODE = 4010
+
+// Names a client may not use for events (v14's local event list): they are ignored.
+const localEvents = new Set([
+  "connect",
+  "disconnect",
+  "connectAbort",
+  "close",
+  "message",
+  "error",
+  "raw",
+  "subscribe",
+  "unsubscribe",
+  "authenticate",
+  "deauthenticate",
+  "authStateChange",
+  "authTokenSigned",
+  "badAuthToken",
+  "_connect",
+  "_disconnect",
+  "_connectAbort",
+  "_close"
+])
+
+/** True for names the server refuses to emit and ignores from clients. */
+export const isLocalEventName = (event: string): boolean => localEvents.has(event)
+
+interface PendingAck {
+  readonly event: string
+  readonly data: unknown
+  readonly callback: (error: unknown, data: unknown) => void
+  readonly timer: ReturnType<typeof setTimeout>
+}
+
+const hasCid = (cid: Cid | undefined): cid is Cid => cid !== undefined && cid !== 0 && cid !== ""
+
+/**
+ * A server-side SocketCluster socket.
+ */
+export class SCSocket {
+  static readonly CONNECTING = "connecting"
+  static readonly OPEN = "open"
+  static readonly CLOSED = "closed"
+  static readonly AUTHENTICATED = "authenticated"
+  static readonly UNAUTHENTICATED = "unauthenticated"
+
+  /** Current connection state. */
+  state: SocketState = "connecting"
+  authState: AuthState = "unauthenticated"
+  /** The decoded auth token payload, or null. */
+  authToken: unknown = null
+  /** The JWT the client holds, or null. */
+  signedAuthToken: string | null = null
+  /** Channels this socket is subscribed to, in subscription order. */
+  readonly channels = new Set<string>()
+  /** Per-socket event handlers (take precedence over the server's). */
+  readonly handlers = new Map<string, EventHandler>()
+  /** Inbound bytes (text frames counted as UTF-8 length). */
+  bytesReceived = 0
+
+  readonly hub = new EventHub<SocketEvent>()
+  /** @internal set by the transport. */
+  corked = false
+
+  private cid = 1
+  private readonly pendingAcks = new Map<number, PendingAck>()
+  private pendingInboundRpcs = 0
+  private lastSeen = Date.now()
+  private handshakeReceived = false
+  private lifecycle: Fiber.Fiber<void> | undefined
+  private busy = false
+  private readonly inbox: Array<{ readonly packet: InboundPacket; readonly message: string | Buffer }> = []
+  private holds = 0
+  private held: Array<string | Uint8Array> = []
+  private batch: Array<object> | undefined
+  private publishOutChain: Array<{
+    readonly channel: string
+    readonly data: unknown
+    readonly frame: () => string | Uint8Array | undefined
+  }> = []
+  private publishOutBusy = false
+
+  constructor(
+    readonly id: string,
+    readonly ws: WebSocket,
+    /** The HTTP upgrade request (headers, url with query, connection). */
+    readonly request: IncomingMessage,
+    private readonly host: SocketHost
+  ) {}
+
+  get remoteAddress(): string | undefined {
+    return this.request.socket.remoteAddress
+  }
+  get remotePort(): number | undefined {
+    return this.request.socket.remotePort
+  }
+  get remoteFamily(): string | undefined {
+    return this.request.socket.remoteFamily
+  }
+
+  getState(): SocketState {
+    return this.state
+  }
+  /** Reads the state afresh (TypeScript narrows `state` across awaits). */
+  isClosed(): boolean {
+    return this.state === "closed"
+  }
+  getAuthToken(): unknown {
+    return this.authToken
+  }
+  subscriptions(): ReadonlyArray<string> {
+    return Array.from(this.channels)
+  }
+  isSubscribed(channel: string): boolean {
+    return this.channels.has(channel)
+  }
+
+  /** Every socket event, as a stream (see `EventHub` for the buffering policy). */
+  get events(): Stream.Stream<SocketEvent> {
+    return this.hub.stream
+  }
+
+  // ---------------------------------------------------------------------------
+  // Lifecycle
+
+  /** @internal called by the transport once the WebSocket is open. */
+  start(): void {
+    this.ws.on("message", (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary))
+    this.ws.on("close", (code: number, reason: Buffer) => {
+      this.closeUnsafe(
+        code === 1005 && this.state !== "closed" ? 1005 : code,
+        reason.length > 0 ? reason.toString() : undefined,
+        false
+      )
+    })
+    this.ws.on("error", (error: Error) => {
+      this.emitError(error)
+    })
+    this.lifecycle = this.host.runFork(this.timers())
+  }
+
+  // Heartbeat, pong timeout and handshake timeout in one fiber per socket: it sleeps
+  // until the next deadline, so inbound traffic costs one timestamp, not a timer reset.
+  private timers(): Effect.Effect<void> {
+    const { pingInterval, pingTimeout, pingTimeoutDisabled, handshakeTimeout } = this.host.options
+    return Effect.suspend(() => {
+      const openedAt = Date.now()
+      let nextPing = openedAt + pingInterval
+      const loop: Effect.Effect<void> = Effect.suspend(() => {
+        if (this.state === "closed") return Effect.void
+        const now = Date.now()
+        if (!this.handshakeReceived && now >= openedAt + handshakeTimeout) {
+          this.disconnectUnsafe(4005)
+          return Effect.void
+        }
+        let wake = this.handshakeReceived ? Number.POSITIVE_INFINITY : openedAt + handshakeTimeout
+        if (!pingTimeoutDisabled) {
+          if (now >= this.lastSeen + pingTimeout) {
+            this.closeUnsafe(4001, undefined, true)
+            return Effect.void
+          }
+          if (now >= nextPing) {
+            this.writeFrame(this.host.codec().encode("#1"))
+            nextPing = now + pingInterval
+          }
+          wake = Math.min(wake, nextPing, this.lastSeen + pingTimeout)
+        }
+        if (wake === Number.POSITIVE_INFINITY) return Effect.void
+        return Effect.flatMap(Effect.sleep(Math.max(1, wake - Date.now())), () => loop)
+      })
+      return loop
+    })
+  }
+
+  /**
+   * Closes the socket: the close sequence of v14 (protocol §11.3) runs once.
+   * @param closeWs whether to close the WebSocket with `code` (false when it is already closed)
+   */
+  closeUnsafe(code: number, data: unknown, closeWs: boolean): void {
+    if (this.state === "closed") return
+    const wasOpen = this.state === "open"
+    this.state = "closed"
+    if (this.lifecycle) {
+      const fiber = this.lifecycle
+      this.lifecycle = undefined
+      this.host.runFork(Fiber.interrupt(fiber))
+    }
+    this.host.socketClosed(this, wasOpen)
+    if (wasOpen) {
+      for (const channel of Array.from(this.channels)) {
+        this.channels.delete(channel)
+        this.host.unsubscribe(this, channel)
+        this.hub.emit({ _tag: "Unsubscribe", channel })
+        this.host.emitServerEvent({ _tag: "Unsubscription", socket: this, channel })
+      }
+      this.host.emitServerEvent({ _tag: "Disconnection", socket: this, code, data })
+      this.host.emitServerEvent({ _tag: "Closure", socket: this, code, data })
+      this.hub.emit({ _tag: "Disconnect", code, data })
+    } else {
+      for (const channel of Array.from(this.channels)) this.host.unsubscribe(this, channel)
+      this.channels.clear()
+      this.host.emitServerEvent({ _tag: "ConnectionAbort", socket: this, code, data })
+      this.host.emitServerEvent({ _tag: "Closure", socket: this, code, data })
+      this.hub.emit({ _tag: "ConnectAbort", code, data })
+    }
+    this.hub.emit({ _tag: "Close", code, data })
+    if (!isIgnoredCloseCode(code)) {
+      this.emitError(new SocketProtocolError({ message: socketProtocolErrorMessage(code, data), code }))
+    }
+    this.inbox.length = 0
+    this.publishOutChain = []
+    if (closeWs) {
+      const wsCode = isSendableCloseCode(code) ? code : 1000
+      try {
+        this.ws.close(wsCode)
+      } catch {
+        this.ws.terminate()
+      }
+    }
+  }
+
+  /** Sends `#disconnect` and closes with `code` (default 1000). */
+  disconnectUnsafe(code: unknown = 1000, data?: unknown): void {
+    if (this.state === "closed") return
+    let closeCode = code
+    if (typeof code !== "number") {
+      this.emitError(new InvalidArgumentsError({ message: "If specified, the code argument must be a number" }))
+      closeCode = 1000
+    }
+    const packet: { code: unknown; data?: unknown } = { code: closeCode }
+    if (data !== undefined) packet.data = data
+    this.sendObject({ event: "#disconnect", data: packet })
+    this.flush()
+    this.closeUnsafe(closeCode as number, data, true)
+  }
+
+  /** Drops the TCP connection at once; the close sequence runs with 1006. */
+  terminateUnsafe(): void {
+    this.ws.terminate()
+  }
+
+  // ---------------------------------------------------------------------------
+  // Inbound
+
+  private onMessage(raw: Buffer, isBinary: boolean): void {
+    this.lastSeen = Date.now()
+    this.bytesReceived += raw.length
+    const message: string | Buffer = isBinary ? raw : raw.toString()
+    if (this.hub.active) this.hub.emit({ _tag: "Message", message })
+    if (this.state === "closed") return
+    let decoded: unknown
+    try {
+      decoded = this.host.codec().decode(message)
+    } catch (cause) {
+      const error =
+        cause instanceof Error && cause.name !== "Error"
+          ? cause
+          : new InvalidMessageError({ message: cause instanceof Error ? cause.message : String(cause) })
+      this.emitError(error)
+      if (this.state === "connecting" && this.host.options.strictHandshake) this.closeUnsafe(4009, undefined, true)
+      return
+    }
+    const classified = classify(decoded)
+    if (Array.isArray(classified)) {
+      for (const packet of classified) this.accept(packet as InboundPacket, message)
+    } else {
+      this.accept(classified as InboundPacket, message)
+    }
+  }
+
+  private accept(packet: InboundPacket, message: string | Buffer): void {
+    if (this.state === "closed") return
+    if (this.state === "connecting" && !this.handshakeReceived && this.host.options.strictHandshake) {
+      if (packet._tag !== "Handshake") {
+        this.closeUnsafe(4009, undefined, true)
+        return
+      }
+    }
+    switch (packet._tag) {
+      case "Pong":
+        this.checkExpiry()
+        return
+      case "Response":
+        return this.onResponse(packet.rid, packet.error, packet.data)
+      case "Raw":
+        this.hub.emit({ _tag: "Raw", message })
+        return
+      case "Disconnect": {
+        const code = typeof packet.code === "number" ? packet.code : 1005
+        this.closeUnsafe(code, packet.data, true)
+        return
+      }
+    }
+    if (this.busy) {
+      this.inbox.push({ packet, message })
+      return
+    }
+    this.process(packet, message)
+  }
+
+  // Runs one packet. Synchronous outcomes finish here; an asynchronous one marks the
+  // socket busy until it completes, and the packets that arrive meanwhile wait in `inbox`.
+  private process(packet: InboundPacket, message: string | Buffer): void {
+    const effect = this.packetEffect(packet, message)
+    if (effect === undefined) return
+    this.busy = true
+    const fiber = this.host.runFork(effect)
+    fiber.addObserver(() => {
+      this.busy = false
+      this.drain()
+    })
+  }
+
+  private drain(): void {
+    while (!this.busy && this.inbox.length > 0 && this.state !== "closed") {
+      const next = this.inbox.shift()!
+      this.process(next.packet, next.message)
+    }
+  }
+
+  /** The work for one packet, or undefined when it was handled synchronously. */
+  private packetEffect(packet: InboundPacket, message: string | Buffer): Effect.Effect<void> | undefined {
+    if (packet._tag === "Handshake") {
+      if (this.handshakeReceived) return undefined
+      this.handshakeReceived = true
+      return this.host.handshakePermits.withPermit(this.handshake(packet.cid, packet.authToken))
+    }
+    if (
+      this.state === "connecting" &&
+      packet._tag !== "Subscribe" &&
+      packet._tag !== "Publish" &&
+      packet._tag !== "Event"
+    ) {
+      // Only reachable with strictHandshake off (14.3.1 behaviour processes the rest too).
+    }
+    const expired = this.checkExpiry()
+    switch (packet._tag) {
+      case "Authenticate":
+        return this.authenticate(packet.cid, packet.token)
+      case "RemoveAuthToken":
+        this.deauthenticateSelf()
+        return undefined
+      case "Subscribe":
+        return this.subscribe(packet, expired)
+      case "Unsubscribe":
+        this.unsubscribeRequest(packet.cid, packet.channel)
+        return undefined
+      case "Publish":
+        return this.publish(packet.cid, packet.channel, packet.data, expired)
+      case "InvalidPacket":
+        this.invalidPacket(packet.event, packet.cid, packet.data)
+        return undefined
+      case "Event":
+        return this.event(packet.event, packet.cid, packet.data, expired)
+    }
+    void message
+    return undefined
+  }
+
+  private invalidPacket(event: string, cid: Cid | undefined, data: unknown): void {
+    const channelOf = (d: unknown): unknown =>
+      typeof d === "object" && d !== null && !Array.isArray(d) ? (d as Record<string, unknown>).channel : d
+    let error: BrokerError
+    if (event === "#subscribe") {
+      error = new BrokerError({
+        message: `Failed to subscribe socket to the ${String(channelOf(data))} channel - Socket ${this.id} provided an invalid channel name`
+      })
+    } else if (event === "#unsubscribe") {
+      error = new BrokerError({
+        message: `Failed to unsubscribe socket from the ${String(data)} channel - Socket ${this.id} tried to unsubscribe from an invalid channel name`
+      })
+    } else {
+      error = new BrokerError({
+        message: `Socket ${this.id} tried to publish to an invalid ${String(channelOf(data))} channel`
+      })
+    }
+    this.emitError(error)
+    this.respond(cid, error, undefined)
+  }
+
+  private onResponse(rid: Cid, error: unknown, data: unknown): void {
+    if (typeof rid !== "number") return
+    const pending = this.pendingAcks.get(rid)
+    if (pending === undefined) return
+    this.pendingAcks.delete(rid)
+    clearTimeout(pending.timer)
+    pending.callback(error === undefined ? null : hydrate(error), data)
+  }
+
+  // ---------------------------------------------------------------------------
+  // Handshake
+
+  private handshake(cid: Cid | undefined, offeredToken: unknown): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      const host = this.host
+      const blocked = yield* host.pipeline.run("handshakeSC", { socket: this }).pipe(Effect.flip, Effect.option)
+      if (blocked._tag === "Some") {
+        const b = blocked.value
+        if (!b.silent && host.options.middlewareEmitWarnings) host.warn(b.error)
+        const code = b.statusCode ?? 4008
+        if (hasCid(cid)) this.sendObject({ rid: cid, error: dehydrate(b.error), data: { code } })
+        this.disconnectUnsafe(code)
+        return
+      }
+      if (this.state === "closed") return
+      // 14.7: a token set by handshakeSC middleware replaces the one in the packet.
+      let authError: unknown
+      let authenticated = false
+      if (this.signedAuthToken !== null && this.authState === "authenticated") {
+        authenticated = true
+      } else if (offeredToken !== null && offeredToken !== undefined) {
+        const outcome = yield* this.processToken(offeredToken)
+        if (outcome.error !== undefined) {
+          authError = outcome.error
+          if (outcome.isBad) this.deauthenticateUnsafe()
+        } else {
+          authenticated = true
+        }
+      }
+      if (this.isClosed()) return
+      this.state = "open"
+      host.socketOpened(this)
+      const status: HandshakeStatus =
+        authError === undefined
+          ? { id: this.id, pingTimeout: host.options.pingTimeout, isAuthenticated: this.authState === "authenticated" }
+          : { id: this.id, pingTimeout: host.options.pingTimeout, authError, isAuthenticated: false }
+      this.hub.emit({ _tag: "Connect", status: { ...status } })
+      host.emitServerEvent({ _tag: "Connection", socket: this, status: { ...status } })
+      if (authenticated && this.authState === "authenticated") this.triggerAuthEvents("unauthenticated")
+      if (hasCid(cid) && this.state === "open") {
+        const data: Record<string, unknown> = { id: this.id, pingTimeout: host.options.pingTimeout }
+        if (authError !== undefined) data.authError = dehydrate(authError)
+        data.isAuthenticated = this.authState === "authenticated"
+        this.sendObject({ rid: cid, data })
+      }
+    })
+  }
+
+  // ---------------------------------------------------------------------------
+  // Authentication
+
+  /** Verifies a client-supplied token and runs the authenticate middleware (protocol §7.3). */
+  private processToken(token: unknown): Effect.Effect<{ readonly error: unknown; readonly isBad: boolean }> {
+    return Effect.gen({ self: this }, function* () {
+      const verified = yield* Effect.exit(this.host.auth.verifyToken(token))
+      if (Exit.isSuccess(verified)) {
+        this.signedAuthToken = token as string
+        this.authToken = verified.value
+        this.authState = "authenticated"
+        const blocked = yield* this.host.pipeline
+          .run("authenticate", { socket: this, authToken: verified.value })
+          .pipe(Effect.flip, Effect.option)
+        if (blocked._tag === "None") return { error: undefined, isBad: false }
+        const b = blocked.value
+        if (!b.silent && this.host.options.middlewareEmitWarnings) this.host.warn(b.error)
+        this.authToken = null
+        this.authState = "unauthenticated"
+        if (b.isBadToken) this.emitBadAuthToken(b.error, token)
+        return { error: b.error, isBad: b.isBadToken }
+      }
+      const failure = Cause.findErrorOption(verified.cause)
+      const error =
+        failure._tag === "Some"
+          ? failure.value
+          : new AuthTokenInvalidError({ message: "Failed to verify the auth token" })
+      this.signedAuthToken = null
+      this.authToken = null
+      this.authState = "unauthenticated"
+      const isBad = !(error instanceof AuthTokenNotBeforeError)
+      if (token !== null && token !== undefined) {
+        this.emitError(error)
+        if (isBad) this.emitBadAuthToken(error, token)
+      }
+      return { error, isBad }
+    })
+  }
+
+  private emitBadAuthToken(authError: unknown, signedAuthToken: unknown): void {
+    const info = { authError, signedAuthToken }
+    this.hub.emit({ _tag: "BadAuthToken", info })
+    this.host.emitServerEvent({ _tag: "BadSocketAuthToken", socket: this, info })
+  }
+
+  private authenticate(cid: Cid | undefined, token: unknown): Effect.Effect<void> {
+    return Effect.gen({ self: this }, function* () {
+      const oldState = this.authState
+      const outcome = yield* this.processToken(token)
+      if (outcome.error === undefined) {
+        this.triggerAuthEvents(oldState)
+        this.respond(cid, undefined, { isAuthenticated: this.authState === "authenticated", authError: null })
+        return
+      }
+      const authError = dehydrate(outcome.error)
+      if (outcome.isBad) {
+        this.deauthenticateUnsafe()
+        if (hasCid(cid)) this.sendObject({ rid: cid, error: authError, data: { isAuthenticated: false, authError } })
+      } else if (hasCid(cid)) {
+        this.sendObject({ rid: cid, data: { isAuthenticated: false, authError } })
+      }
+    })
+  }
+
+  /** Fires the auth events of a transition from `oldState` into the current (authenticated) state. */
+  private triggerAuthEvents(oldState: AuthState): void {
+    if (oldState !== this.authState) {
+      const change = { oldState, newState: this.authState, authToken: this.authToken }
+      this.hub.emit({ _tag: "AuthStateChange", change })
+      this.host.emitServerEvent({ _tag: "AuthenticationStateChange", socket: this, change })
+    }
+    this.hub.emit({ _tag: "Authenticate", authToken: this.authToken })
+    this.host.emitServerEvent({ _tag: "Authentication", socket: this, authToken: this.authToken })
+  }
+
+  /** Clears the token without telling the client (v14 `deauthenticateSelf`). */
+  deauthenticateSelf(): void {
+    const oldToken = this.authToken
+    const oldState = this.authState
+    this.authToken = null
+    this.signedAuthToken = null
+    this.authState = "unauthenticated"
+    if (oldState === "authenticated") {
+      const change = { oldState, newState: "unauthenticated" as const }
+      this.hub.emit({ _tag: "AuthStateChange", change })
+      this.host.emitServerEvent({ _tag: "AuthenticationStateChange", socket: this, change })
+    }
+    this.hub.emit({ _tag: "Deauthenticate", oldAuthToken: oldToken })
+    this.host.emitServerEvent({ _tag: "Deauthentication", socket: this, oldAuthToken: oldToken })
+  }
+
+  /** Clears the token and tells the client to drop it (`#removeAuthToken`). */
+  deauthenticateUnsafe(callback?: (error: unknown) => void): void {
+    this.deauthenticateSelf()
+    this.emitUnsafe("#removeAuthToken", null, callback === undefined ? undefined : (err) => callback(err))
+  }
+
+  /** v14's lazy expiry check (protocol §7.6): deauthenticates and returns the error when the token expired. */
+  private checkExpiry(): AuthTokenExpiredError | undefined {
+    if (this.authToken === null || !isTokenExpired(this.authToken, Date.now())) return undefined
+    const expiry = tokenExpiry(this.authToken) ?? 0
+    this.deauthenticateUnsafe()
+    return new AuthTokenExpiredError({ message: "The socket auth token has expired", expiry })
+  }
+
+  /**
+   * Signs `data` into a token for this client (protocol §7.2). The socket is
+   * authenticated at once; the `#setAuthToken` frame goes out before anything written
+   * to this socket after this call, even though signing is asynchronous.
+   */
+  setAuthTokenUnsafe(
+    data: unknown,
+    options?: SignOptions & { readonly algorithm?: unknown },
+    callback?: (error: unknown) => void,
+    onWritten?: (error: unknown) => void
+  ): void {
+    if (this.state === "closed") {
+      const error = new InvalidActionError({ message: "Cannot set the auth token of a closed socket" })
+      callback?.(error)
+      onWritten?.(error)
+      return
+    }
+    const oldState = this.authState
+    const token = structuredCloneSafe(data)
+    this.authToken = token
+    this.authState = "authenticated"
+    let signOptions: SignOptions | undefined = options
+    if (options !== undefined && "algorithm" in options) {
+      this.emitError(
+        new InvalidArgumentsError({
+          message: "Cannot change auth token algorithm at runtime - It must be specified as a config option on launch"
+        })
+      )
+      const { algorithm: _, ...rest } = options
+      signOptions = rest
+    }
+    this.holds++
+    const fiber = this.host.runFork(this.host.auth.signToken(token, signOptions))
+    fiber.addObserver((exit) => {
+      this.holds--
+      if (Exit.isSuccess(exit)) {
+        if (this.authToken === token) {
+          this.signedAuthToken = exit.value.token
+          this.authToken = exit.value.payload
+          this.hub.emit({ _tag: "AuthTokenSigned", signedAuthToken: exit.value.token })
+        }
+        this.emitUnsafe(
+          "#setAuthToken",
+          { token: exit.value.token },
+          callback === undefined ? undefined : (err) => callback(err)
+        )
+        this.releaseHeld()
+        onWritten?.(undefined)
+      } else {
+        const failure = Cause.findErrorOption(exit.cause)
+        const error = failure._tag === "Some" ? failure.value : Cause.squash(exit.cause)
+        this.releaseHeld()
+        this.emitError(error)
+        this.closeUnsafe(4002, undefined, true)
+        callback?.(error)
+        onWritten?.(error)
+      }
+    })
+    this.triggerAuthEvents(oldState)
+  }
+
+  // ---------------------------------------------------------------------------
+  // Pub/sub (client side of it)
+
+  private subscribe(
+    packet: Extract<InboundPacket, { readonly _tag: "Subscribe" }>,
+    expired: AuthTokenExpiredError | undefined
+  ): Effect.Effect<void> | undefined {
+    const host = this.host
+    const answer = (error: unknown) => {
+      if (!hasCid(packet.cid)) return
+      const obj: Record<string, unknown> = { rid: packet.cid }
+      if (error !== undefined) obj.error = dehydrate(error)
+      if (packet.batch) this.queueBatch(obj)
+      else this.sendObject(obj)
+    }
+    if (packet.waitForAuth && expired !== undefined) {
+      answer(expired)
+      return undefined
+    }
+    const req = {
+      socket: this,
+      channel: packet.channel,
+      waitForAuth: packet.waitForAuth,
+      data: packet.data,
+      authTokenExpiredError: expired
+    }
+    const complete = (): Effect.Effect<void> | undefined => {
+      const options: Record<string, unknown> = { ...packet.options, channel: packet.channel }
+      if (req.data !== undefined || "data" in packet.options) options.data = req.data
+      if (this.state !== "open") {
+        const error = new InvalidActionError({
+          message: "Cannot subscribe socket to a channel before it has completed the handshake"
+        })
+        host.warn(error)
+        answer(error)
+        return undefined
+      }
+      const limit = host.options.socketChannelLimit
+      if (limit !== undefined && this.channels.size >= limit) {
+        const error = new BrokerError({
+          message: `Failed to subscribe socket to the ${packet.channel} channel - Socket ${this.id} tried to exceed the channel subscription limit of ${limit}`
+        })
+        this.emitError(error)
+        answer(error)
+        return undefined
+      }
+      if (packet.channel.length > host.options.maxChannelNameLength) {
+        const error = new BrokerError({
+          message: `Failed to subscribe socket to the channel - Socket ${this.id} provided a channel name longer than ${host.options.maxChannelNameLength} characters`
+        })
+        this.emitError(error)
+        answer(error)
+        return undefined
+      }
+      this.channels.add(packet.channel)
+      return host.subscribe(this, packet.channel).pipe(
+        Effect.matchEffect({
+          onFailure: (cause) =>
+            Effect.sync(() => {
+              this.channels.delete(packet.channel)
+              host.unsubscribe(this, packet.channel)
+              const error = new BrokerError({
+                message: `Failed to subscribe socket to the ${packet.channel} channel - ${cause.message}`
+              })
+              this.emitError(error)
+              answer(error)
+            }),
+          onSuccess: () =>
+            Effect.sync(() => {
+              if (!this.channels.has(packet.channel)) return
+              this.hub.emit({ _tag: "Subscribe", channel: packet.channel, options })
+              host.emitServerEvent({ _tag: "Subscription", socket: this, channel: packet.channel, options })
+              answer(undefined)
+            })
+        })
+      )
+    }
+    if (!host.pipeline.has("subscribe")) return complete()
+    return host.pipeline.run("subscribe", req).pipe(
+      Effect.matchEffect({
+        onFailure: (b) =>
+          Effect.sync(() => {
+            this.warnBlocked(b)
+            answer(b.error)
+          }),
+        onSuccess: () => complete() ?? Effect.void
+      })
+    )
+  }
+
+  private unsubscribeRequest(cid: Cid | undefined, channel: string): void {
+    if (!this.channels.has(channel)) {
+      const error = new BrokerError({
+        message: `Failed to unsubscribe socket from the ${channel} channel - Socket ${this.id} tried to unsubscribe from a channel which it is not subscribed to`
+      })
+      this.emitError(error)
+      this.respond(cid, error, undefined)
+      return
+    }
+    this.channels.delete(channel)
+    this.host.unsubscribe(this, channel)
+    this.hub.emit({ _tag: "Unsubscribe", channel })
+    this.host.emitServerEvent({ _tag: "Unsubscription", socket: this, channel })
+    this.respond(cid, undefined, undefined)
+  }
+
+  private publish(
+    cid: Cid | undefined,
+    channel: string,
+    data: unknown,
+    expired: AuthTokenExpiredError | undefined
+  ): Effect.Effect<void> | undefined {
+    const host = this.host
+    if (!host.options.allowClientPublish) {
+      const error = new InvalidActionError({ message: "Client publish feature is disabled" })
+      host.warn(error)
+      this.respond(cid, error, undefined)
+      return undefined
+    }
+    if (channel.length > host.options.maxChannelNameLength) {
+      const error = new BrokerError({
+        message: `Socket ${this.id} tried to publish to a channel name longer than ${host.options.maxChannelNameLength} characters`
+      })
+      host.warn(error)
+      this.respond(cid, error, undefined)
+      return undefined
+    }
+    const req = { socket: this, channel, data, ackData: undefined as unknown, authTokenExpiredError: expired }
+    const doPublish = Effect.suspend(() => host.publish(channel, req.data)).pipe(
+      Effect.matchEffect({
+        onFailure: (error) =>
+          Effect.sync(() => {
+            host.warn(error)
+            this.respond(cid, error, req.ackData)
+          }),
+        onSuccess: () => Effect.sync(() => this.respond(cid, undefined, req.ackData))
+      })
+    )
+    if (!host.pipeline.has("publishIn")) return doPublish
+    return host.pipeline.run("publishIn", req).pipe(
+      Effect.matchEffect({
+        onFailure: (b) =>
+          Effect.sync(() => {
+            this.warnBlocked(b)
+            this.respond(cid, b.error, req.ackData)
+          }),
+        onSuccess: () => doPublish
+      })
+    )
+  }
+
+  /** Removes the socket from `channel` (or every channel) and sends `#kickOut`; no unsubscribe events (v14). */
+  kickOutUnsafe(channel?: string, message?: unknown): void {
+    const channels = channel === undefined ? Array.from(this.channels) : [channel]
+    for (const ch of channels) {
+      this.channels.delete(ch)
+      this.host.unsubscribe(this, ch)
+      this.sendObject({ event: "#kickOut", data: { message, channel: ch } })
+    }
+  }
+
+  /**
+   * @internal Delivers a publication. `frame` is the shared, already-encoded
+   * `#publish` frame; with publishOut middleware each socket runs its chain first, in
+   * publication order.
+   */
+  deliver(channel: string, data: unknown, frame: () => string | Uint8Array | undefined): void {
+    if (this.state === "closed") return
+    if (!this.host.pipeline.has("publishOut")) {
+      this.writePublication(frame())
+      return
+    }
+    this.publishOutChain.push({ channel, data, frame })
+    if (!this.publishOutBusy) this.runPublishOut()
+  }
+
+  private runPublishOut(): void {
+    const item = this.publishOutChain.shift()
+    if (item === undefined || this.state === "closed") {
+      this.publishOutBusy = false
+      return
+    }
+    this.publishOutBusy = true
+    const req = { socket: this, channel: item.channel, data: item.data }
+    const fiber = this.host.runFork(this.host.pipeline.run("publishOut", req))
+    fiber.addObserver((exit) => {
+      if (Exit.isSuccess(exit)) {
+        if (this.isSubscribed(item.channel)) {
+          this.writePublication(
+            req.data === item.data
+              ? item.frame()
+              : this.encode({ event: "#publish", data: { channel: item.channel, data: req.data } })
+          )
+        }
+      } else {
+        const failure = Cause.findErrorOption(exit.cause)
+        if (failure._tag === "Some") this.warnBlocked(failure.value)
+      }
+      this.runPublishOut()
+    })
+  }
+
+  private writePublication(frame: string | Uint8Array | undefined): void {
+    if (frame === undefined) return
+    if (this.ws.bufferedAmount > this.host.options.outboundHighWaterMark) {
+      if (this.host.options.slowConsumerPolicy === "disconnect") {
+        this.disconnectUnsafe(SLOW_CONSUMER_CLOSE_CODE, "Slow consumer: outbound buffer over limit")
+      } else {
+        this.host.droppedPublication(this)
+      }
+      return
+    }
+    this.writeFrame(frame)
+  }
+
+  // ---------------------------------------------------------------------------
+  // Events (RPC)
+
+  private event(
+    event: string,
+    cid: Cid | undefined,
+    data: unknown,
+    expired: AuthTokenExpiredError | undefined
+  ): Effect.Effect<void> | undefined {
+    if (localEvents.has(event)) return undefined
+    if (event.startsWith("#")) {
+      // Unknown protocol events skip middleware and are never answered (v14).
+      this.dispatch(event, undefined, data)
+      return undefined
+    }
+    if (hasCid(cid) && this.pendingInboundRpcs >= this.host.options.maxPendingInboundRpcs) {
+      this.respond(
+        cid,
+        new ResourceLimitError({
+          message: `Too many pending requests (limit ${this.host.options.maxPendingInboundRpcs})`
+        }),
+        undefined
+      )
+      return undefined
+    }
+    if (!this.host.pipeline.has("emit")) {
+      this.dispatch(event, cid, data)
+      return undefined
+    }
+    const req = { socket: this, event, data, authTokenExpiredError: expired }
+    return this.host.pipeline.run("emit", req).pipe(
+      Effect.matchEffect({
+        onFailure: (b) =>
+          Effect.sync(() => {
+            this.warnBlocked(b)
+            this.respond(cid, b.error, undefined)
+          }),
+        onSuccess: () => Effect.sync(() => this.dispatch(event, cid, req.data))
+      })
+    )
+  }
+
+  // Hands an event to its listeners and handler. Handlers run concurrently (one
+  // fiber each) so a slow handler does not hold up the socket's later packets.
+  private dispatch(event: string, cid: Cid | undefined, data: unknown): void {
+    let answered = false
+    const respond: Respond = (error, responseData) => {
+      if (!hasCid(cid)) return
+      if (answered) {
+        this.emitError(new InvalidActionError({ message: `Response ${String(cid)} has already been sent` }))
+        return
+      }
+      answered = true
+      this.respond(cid, error === null ? undefined : error, responseData)
+    }
+    if (this.hub.active) this.hub.emit({ _tag: "Event", event, data, respond })
+    const handler = this.handlers.get(event) ?? this.host.findHandler(event)
+    if (handler === undefined) return
+    if (hasCid(cid)) this.pendingInboundRpcs++
+    const fiber = this.host.runFork(Effect.suspend(() => handler(data, this)))
+    fiber.addObserver((exit) => {
+      if (hasCid(cid)) this.pendingInboundRpcs--
+      if (Exit.isSuccess(exit)) return respond(null, exit.value)
+      const failure = Cause.findErrorOption(exit.cause)
+      if (failure._tag === "Some") return respond(failure.value)
+      if (Cause.hasInterruptsOnly(exit.cause)) return
+      this.host.warn(Cause.squash(exit.cause))
+      respond(new InvalidActionError({ message: `The ${event} handler failed` }))
+    })
+  }
+
+  private warnBlocked(b: MiddlewareBlocked): void {
+    if (!b.silent && this.host.options.middlewareEmitWarnings) this.host.warn(b.error)
+  }
+
+  // ---------------------------------------------------------------------------
+  // Outbound
+
+  private respond(cid: Cid | undefined, error: unknown, data: unknown): void {
+    if (!hasCid(cid)) return
+    const obj: Record<string, unknown> = { rid: cid }
+    if (error !== undefined && error !== null) obj.error = dehydrate(error)
+    if (data !== undefined) obj.data = data
+    this.sendObject(obj)
+  }
+
+  /**
+   * Emits `event` to the client. With a callback a cid is sent and the callback gets the
+   * client's answer, or a `TimeoutError` after `ackTimeout`.
+   */
+  emitUnsafe(event: string, data: unknown, callback?: (error: unknown, data: unknown) => void): void {
+    if (localEvents.has(event)) {
+      const error = new InvalidActionError({
+        message: `The "${event}" event is reserved and cannot be emitted on a server socket`
+      })
+      if (event !== "error") this.emitError(error)
+      callback?.(error, undefined)
+      return
+    }
+    const packet: { event: string; data?: unknown; cid?: number } = { event }
+    if (data !== undefined) packet.data = data
+    if (callback !== undefined) {
+      if (this.pendingAcks.size >= this.host.options.maxPendingOutboundAcks) {
+        callback(
+          new ResourceLimitError({
+            message: `Too many pending acks (limit ${this.host.options.maxPendingOutboundAcks})`
+          }),
+          undefined
+        )
+        return
+      }
+      const cid = this.cid++
+      packet.cid = cid
+      const timer = setTimeout(() => {
+        this.pendingAcks.delete(cid)
+        callback(new TimeoutError({ message: `Event response for '${event}' timed out` }), packet)
+      }, this.host.options.ackTimeout)
+      this.pendingAcks.set(cid, { event, data, callback, timer })
+    }
+    this.sendObject(packet)
+  }
+
+  /** @internal fails every pending ack (server shutdown). */
+  failPendingAcks(error: unknown): void {
+    for (const [cid, pending] of this.pendingAcks) {
+      clearTimeout(pending.timer)
+      this.pendingAcks.delete(cid)
+      pending.callback(error, undefined)
+    }
+  }
+
+  /** Writes `data` as is (no codec): v14 `send`. */
+  sendUnsafe(data: string | Uint8Array): void {
+    this.writeFrame(data)
+  }
+
+  private encode(obj: unknown): string | Uint8Array | undefined {
+    try {
+      return this.host.codec().encode(obj)
+    } catch (error) {
+      this.emitError(error)
+      return undefined
+    }
+  }
+
+  /** Encodes and writes one packet; an encode error is reported on the socket and nothing is sent. */
+  sendObject(obj: unknown): void {
+    const frame = this.encode(obj)
+    if (frame !== undefined) this.writeFrame(frame)
+  }
+
+  private queueBatch(obj: object): void {
+    if (this.batch === undefined) {
+      this.batch = []
+      const flush = () => {
+        const batch = this.batch
+        this.batch = undefined
+        if (batch !== undefined && batch.length > 0) this.sendObject(batch)
+      }
+      const delay = this.host.options.pubSubBatchDuration
+      if (delay === null || delay === 0) setImmediate(flush)
+      else setTimeout(flush, delay)
+    }
+    this.batch.push(obj)
+  }
+
+  /** Writes one frame, holding it while a `#setAuthToken` is being signed. */
+  writeFrame(frame: string | Uint8Array): void {
+    if (this.holds > 0) {
+      this.held.push(frame)
+      return
+    }
+    const ws = this.ws
+    if (ws.readyState !== 1) return
+    if (this.host.options.coalesceWrites && !this.corked) {
+      const raw = (ws as unknown as { readonly _socket?: { cork(): void } })._socket
+      if (raw !== undefined) {
+        raw.cork()
+        this.corked = true
+        this.host.scheduleUncork(this)
+      }
+    }
+    ws.send(frame, { binary: typeof frame !== "string" })
+  }
+
+  /** @internal flushes corked writes. */
+  flush(): void {
+    if (!this.corked) return
+    this.corked = false
+    const raw = (this.ws as unknown as { readonly _socket?: { uncork(): void } })._socket
+    raw?.uncork()
+  }
+
+  private releaseHeld(): void {
+    if (this.holds > 0) return
+    const held = this.held
+    this.held = []
+    for (const frame of held) this.writeFrame(frame)
+  }
+
+  /** @internal reports an error on the socket (socket `error` + server `warning`). */
+  emitError(error: unknown): void {
+    this.hub.emit({ _tag: "Error", error })
+    this.host.warn(error)
+  }
+
+  // ---------------------------------------------------------------------------
+  // Effect API
+
+  /** Emits an event without waiting for an answer. */
+  emit(event: string, data?: unknown): Effect.Effect<void> {
+    return Effect.sync(() => this.emitUnsafe(event, data))
+  }
+
+  /** Emits an event and waits for the client's answer (`TimeoutError` after `ackTimeout`). */
+  invoke(event: string, data?: unknown): Effect.Effect<unknown, unknown> {
+    return Effect.callback<unknown, unknown>((resume) => {
+      this.emitUnsafe(event, data, (error, response) => {
+        resume(error === null || error === undefined ? Effect.succeed(response) : Effect.fail(error))
+      })
+    })
+  }
+
+  /** Writes a raw frame (no codec). */
+  send(data: string | Uint8Array): Effect.Effect<void> {
+    return Effect.sync(() => this.sendUnsafe(data))
+  }
+
+  /** Sends `#disconnect` and closes with `code` (default 1000). */
+  disconnect(code?: number, data?: unknown): Effect.Effect<void> {
+    return Effect.sync(() => this.disconnectUnsafe(code, data))
+  }
+
+  /** Signs `data` into a token for this client; completes once `#setAuthToken` is written. */
+  setAuthToken(data: unknown, options?: SignOptions): Effect.Effect<void, unknown> {
+    return Effect.callback<void, unknown>((resume) => {
+      this.setAuthTokenUnsafe(data, options, undefined, (error) => {
+        resume(error === undefined ? Effect.void : Effect.fail(error))
+      })
+    })
+  }
+
+  /** Clears the token and tells the client to drop it. */
+  get deauthenticate(): Effect.Effect<void> {
+    return Effect.sync(() => this.deauthenticateUnsafe())
+  }
+
+  /** Removes the socket from `channel` (or all) and tells the client with `#kickOut`. */
+  kickOut(channel?: string, message?: unknown): Effect.Effect<void> {
+    return Effect.sync(() => this.kickOutUnsafe(channel, message))
+  }
+
+  /** Registers an Effect handler for `event` on this socket only. */
+  handle(event: string, handler: EventHandler): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.handlers.set(event, handler)
+    })
+  }
+}
+
+// v14 deep-clones the token payload; structuredClone refuses functions, so fall back to the value.
+const structuredCloneSafe = (value: unknown): unknown => {
+  try {
+    return structuredClone(value)
+  } catch {
+    return value
+  }
+}

@@ -1,0 +1,1 @@
+export { runBrokerConformance } from "./BrokerConformance.js"
