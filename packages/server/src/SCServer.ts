@@ -58,10 +58,18 @@ import { generateId } from "./SocketId.js"
 /** Every option: the server options plus the auth engine's (used when no `AuthEngine` layer is provided). */
 export type SCServerOptions = ServerOptionsInput & AuthOptions
 
-/** Counters the runnable server exports as metrics. */
+/** Counters the runnable server exports as metrics (monotonic since start). */
 export interface ServerCounters {
+  /** Inbound WebSocket frames. */
   messagesIn: number
+  /** Inbound payload bytes. */
   bytesIn: number
+  /** Outbound WebSocket frames. */
+  messagesOut: number
+  /** Outbound payload bytes. */
+  bytesOut: number
+  /** Server-to-client emits whose ack did not arrive within `ackTimeout`. */
+  ackTimeouts: number
   droppedPublications: number
   handshakes: number
 }
@@ -74,7 +82,15 @@ export class SCServerCore implements SocketHost {
   readonly pipeline: MiddlewarePipeline
   readonly exchange: Exchange
   readonly hub = new EventHub<ServerEvent>()
-  readonly counters: ServerCounters = { messagesIn: 0, bytesIn: 0, droppedPublications: 0, handshakes: 0 }
+  readonly counters: ServerCounters = {
+    messagesIn: 0,
+    bytesIn: 0,
+    messagesOut: 0,
+    bytesOut: 0,
+    ackTimeouts: 0,
+    droppedPublications: 0,
+    handshakes: 0
+  }
   /** Sockets that completed the handshake, by id. */
   readonly clients = new Map<string, SCSocket>()
   /** Sockets still in the handshake, by id. */

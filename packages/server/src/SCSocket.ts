@@ -45,6 +45,7 @@ import { EventHub } from "./EventHub.js"
 import type { AuthState, HandshakeStatus, Respond, ServerEvent, SocketEvent } from "./Events.js"
 import type { MiddlewareBlocked, MiddlewarePipeline } from "./MiddlewarePipeline.js"
 import type { ServerOptions } from "./Options.js"
+import type { ServerCounters } from "./SCServer.js"
 
 export type SocketState = "connecting" | "open" | "closed"
 
@@ -56,6 +57,8 @@ export interface SocketHost {
   readonly options: ServerOptions
   readonly pipeline: MiddlewarePipeline
   readonly auth: AuthEngine["Service"]
+  /** Traffic counters (metrics). */
+  readonly counters: ServerCounters
   codec(): CodecEngine
   runFork<A, E>(effect: Effect.Effect<A, E>): Fiber.Fiber<A, E>
   emitServerEvent(event: ServerEvent): void
@@ -324,6 +327,8 @@ export class SCSocket {
   private onMessage(raw: Buffer, isBinary: boolean): void {
     this.lastSeen = Date.now()
     this.bytesReceived += raw.length
+    this.host.counters.messagesIn++
+    this.host.counters.bytesIn += raw.length
     const message: string | Buffer = isBinary ? raw : raw.toString()
     if (this.hub.active) this.hub.emit({ _tag: "Message", message })
     if (this.state === "closed") return
@@ -1011,6 +1016,7 @@ export class SCSocket {
       packet.cid = cid
       const timer = setTimeout(() => {
         this.pendingAcks.delete(cid)
+        this.host.counters.ackTimeouts++
         callback(new TimeoutError({ message: `Event response for '${event}' timed out` }), packet)
       }, this.host.options.ackTimeout)
       this.pendingAcks.set(cid, { event, data, callback, timer })
@@ -1078,6 +1084,9 @@ export class SCSocket {
         this.host.scheduleUncork(this)
       }
     }
+    const counters = this.host.counters
+    counters.messagesOut++
+    counters.bytesOut += typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength
     ws.send(frame, { binary: typeof frame !== "string" })
   }
 
