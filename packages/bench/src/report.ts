@@ -69,7 +69,7 @@ const formatValue = (value: number, unit: string): string => {
         ? `${(value / 1000).toLocaleString("en-US", { maximumFractionDigits: 0 })}k`
         : Math.round(value).toLocaleString("en-US")
     case "B":
-      return `${(value / 1024).toFixed(1)} KB`
+      return Math.abs(value) < 1024 ? `${Math.round(value)} B` : `${(value / 1024).toFixed(1)} KB`
     case "ms":
       return `${value.toFixed(value < 10 ? 2 : 1)} ms`
     default:
