@@ -17,6 +17,7 @@
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Duplex } from "node:stream"
+import { NodeHttpServerRequest } from "@effect/platform-node"
 import {
   type BrokerError,
   Codec,
@@ -40,6 +41,7 @@ import {
   Semaphore,
   Stream
 } from "effect"
+import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
 import { type WebSocket, WebSocketServer } from "ws"
 import { AuthEngine, type AuthOptions } from "./AuthEngine.js"
 import { Broker, type BrokerShape } from "./Broker.js"
@@ -120,11 +122,12 @@ export class SCServerCore implements SocketHost {
     codec: CodecEngine,
     private readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>,
     readonly wss: WebSocketServer,
-    readonly httpServer: Http.Server,
+    /** The Node HTTP server whose upgrades this server handles; undefined when routed by an Effect HTTP app. */
+    readonly httpServer: Http.Server | undefined,
     handshakeSemaphore: Semaphore.Semaphore
   ) {
     this.currentCodec = codec
-    this.secure = "setSecureContext" in httpServer
+    this.secure = httpServer !== undefined && "setSecureContext" in httpServer
     this.checkOrigin = Origins.compile(options.origins)
     this.pipeline = new MiddlewarePipeline((_type, cause) => this.warn(Cause.squash(cause)))
     this.registry = new ChannelRegistry(
@@ -339,10 +342,14 @@ export class ServerStartError extends Data.TaggedError("ServerStartError")<{
  */
 export class SCServer extends Context.Service<SCServer, SCServerCore>()("@effect-socketcluster/server/SCServer") {}
 
-/** Where the server gets its HTTP server from. */
+/**
+ * Where the server gets its upgrades from: its own HTTP server, a Node HTTP server you
+ * have, or an Effect HTTP app that routes them to `onUpgrade` (see `layerRouter`).
+ */
 export type Transport =
   | { readonly _tag: "Listen"; readonly port: number; readonly host?: string | undefined }
   | { readonly _tag: "Attach"; readonly server: Http.Server }
+  | { readonly _tag: "External" }
 
 /**
  * Builds a server (scoped: closing the scope closes every socket with 1001 and releases
@@ -364,23 +371,24 @@ export const make = (
     const fork = yield* FiberSet.makeRuntime<never>()
     const handshakeSemaphore = yield* Semaphore.make(resolved.maxConcurrentHandshakes)
 
-    const httpServer = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        transport._tag === "Attach"
+    const httpServer =
+      transport._tag === "External"
+        ? undefined
+        : transport._tag === "Attach"
           ? transport.server
-          : Http.createServer((_req, res) => {
-              res.writeHead(501, { "Content-Type": "text/plain" })
-              res.end("Not Implemented")
-            })
-      ),
-      (server) =>
-        transport._tag === "Attach"
-          ? Effect.void
-          : Effect.callback<void>((resume) => {
-              server.close(() => resume(Effect.void))
-              server.closeAllConnections()
-            })
-    )
+          : yield* Effect.acquireRelease(
+              Effect.sync(() =>
+                Http.createServer((_req, res) => {
+                  res.writeHead(501, { "Content-Type": "text/plain" })
+                  res.end("Not Implemented")
+                })
+              ),
+              (server) =>
+                Effect.callback<void>((resume) => {
+                  server.close(() => resume(Effect.void))
+                  server.closeAllConnections()
+                })
+            )
     const wss = yield* Effect.acquireRelease(
       Effect.sync(
         () =>
@@ -395,11 +403,11 @@ export const make = (
     )
     const core = new SCServerCore(resolved, auth, broker, codec, fork, wss, httpServer, handshakeSemaphore)
     yield* broker.onPublication(core.registry.deliver)
-    httpServer.on("upgrade", core.onUpgrade)
+    httpServer?.on("upgrade", core.onUpgrade)
     // Finalizers run in reverse: sockets close (1001) before the WebSocket and HTTP servers.
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
-        httpServer.off("upgrade", core.onUpgrade)
+        httpServer?.off("upgrade", core.onUpgrade)
         core.closeUnsafe(1001)
       })
     )
@@ -407,7 +415,7 @@ export const make = (
       Stream.runForEach(broker.notices, (notice) => Effect.sync(() => core.hub.emit({ _tag: "Notice", notice })))
     )
 
-    if (transport._tag === "Listen") {
+    if (transport._tag === "Listen" && httpServer !== undefined) {
       yield* Effect.callback<void, ServerStartError>((resume) => {
         const onError = (cause: Error) => resume(Effect.fail(new ServerStartError({ cause })))
         httpServer.once("error", onError)
@@ -417,12 +425,12 @@ export const make = (
         })
       })
     }
-    const address = httpServer.address()
+    const address = httpServer?.address()
     if (address !== null && typeof address === "object") {
       core.sourcePort = (address as AddressInfo).port
       core.host = (address as AddressInfo).address
     }
-    httpServer.on("error", (error) => core.hub.emit({ _tag: "Error", error }))
+    httpServer?.on("error", (error) => core.hub.emit({ _tag: "Error", error }))
     yield* broker.ready.pipe(Effect.catch((error: BrokerError) => Effect.sync(() => core.warn(error))))
     core.isReady = true
     core.hub.emit({ _tag: "Ready" })
@@ -441,3 +449,45 @@ export const layerAttach = (
   options: SCServerOptions = {}
 ): Layer.Layer<SCServer, InvalidOptionsError | ServerStartError> =>
   Layer.effect(SCServer, make(options, { _tag: "Attach", server }))
+
+/**
+ * A server that joins an Effect HTTP app: it adds a route for its path to the app's
+ * `HttpRouter`, so the app's routes and SocketCluster share one port. Works with
+ * `@effect/platform-node`'s `NodeHttpServer` (the route takes the raw upgrade from the
+ * Node request and hands it to `ws`).
+ *
+ * @example
+ * ```ts
+ * const Health = HttpRouter.add("GET", "/health", HttpServerResponse.text("ok"))
+ * const App = HttpRouter.serve(Layer.mergeAll(Health, SCServer.layerRouter({}))).pipe(
+ *   Layer.provide(NodeHttpServer.layer(Http.createServer, { port: 8000 }))
+ * )
+ * ```
+ */
+export const layerRouter = (
+  options: SCServerOptions = {}
+): Layer.Layer<SCServer, InvalidOptionsError | ServerStartError, HttpRouter.HttpRouter> =>
+  Layer.effect(
+    SCServer,
+    Effect.gen(function* () {
+      const core = yield* make(options, { _tag: "External" })
+      const router = yield* HttpRouter.HttpRouter
+      const server = yield* Effect.serviceOption(HttpServer.HttpServer)
+      if (Option.isSome(server) && server.value.address._tag !== "UnixPathAddress") {
+        core.sourcePort = server.value.address.port
+      }
+      const path: `/${string}` = `/${core.getPath().slice(1)}`
+      yield* router.add("GET", path, (request) =>
+        Effect.suspend(() => {
+          const incoming = NodeHttpServerRequest.toIncomingMessage(request)
+          if (!(incoming instanceof Http.IncomingMessage) || incoming.headers.upgrade?.toLowerCase() !== "websocket") {
+            return Effect.succeed(HttpServerResponse.text("Bad Request", { status: 400 }))
+          }
+          core.onUpgrade(incoming, incoming.socket, Buffer.alloc(0))
+          // The connection now belongs to `ws`: this request never produces an HTTP response.
+          return Effect.never
+        })
+      )
+      return core
+    })
+  )
