@@ -1,0 +1,265 @@
+/**
+ * The Redis broker: the `Broker` contract of `@effect-socketcluster/server` on Redis
+ * pub/sub, for servers that run as several processes or on several hosts.
+ *
+ * Per process: one publishing connection and one subscriber connection (a
+ * `duplicate()` of the first) carrying every channel; SUBSCRIBE / UNSUBSCRIBE requests
+ * are batched per event-loop turn. The server already reference-counts interest, so
+ * Redis hears about a channel once per process. Publications made by this process come
+ * back through Redis like everyone else's: local subscribers get each one exactly once,
+ * in the order Redis saw them.
+ *
+ * When Redis goes away, publish fails with `BrokerError`, the connections reconnect on
+ * the `reconnect` schedule and node-redis resubscribes every live channel; `notices`
+ * reports `ConnectionLost` and `ConnectionRestored`. Publications made during the gap
+ * are lost (at-most-once delivery across an outage).
+ *
+ * @example
+ * ```ts
+ * import { SCServer } from "@effect-socketcluster/server"
+ * import { BrokerRedis } from "@effect-socketcluster/broker-redis"
+ * const Server = SCServer.layer({ port: 8000 }).pipe(
+ *   Layer.provide(BrokerRedis.layer({ url: "redis://:secret@127.0.0.1:6379" }))
+ * )
+ * ```
+ */
+import { Broker } from "@effect-socketcluster/server"
+import { Config, Duration, Effect, Latch, Layer, PubSub, Redacted, Schedule, type Scope, Stream } from "effect"
+import { createClient } from "redis"
+import * as Payload from "./internal/Payload.js"
+import * as ReconnectStrategy from "./internal/ReconnectStrategy.js"
+import { SubscriptionBatcher, type SubscriptionCommand } from "./internal/SubscriptionBatcher.js"
+
+/** Options of {@link make} / {@link layer}. */
+export interface BrokerRedisOptions {
+  /** `redis://[[user][:password]@]host[:port][/db]`, or `rediss://` for TLS. */
+  readonly url: string | Redacted.Redacted<string>
+  /**
+   * Prepended to every channel name in Redis, so that several apps can share one Redis
+   * (default `"sc:"`). Processes of one app must use the same prefix.
+   */
+  readonly prefix?: string | undefined
+  /** How long one connection attempt may take, and how long `ready` waits for the first one (default 5 seconds). */
+  readonly connectTimeout?: Duration.Input | undefined
+  /**
+   * Delays between reconnection attempts, restarted for each outage (input: the
+   * connection error). Default {@link defaultReconnect}. When it ends the broker stops
+   * reconnecting and stays unavailable.
+   */
+  readonly reconnect?: Schedule.Schedule<unknown, Error> | undefined
+}
+
+/** Exponential backoff from 50 ms, capped at 5 s, jittered (±20%), never giving up. */
+export const defaultReconnect: Schedule.Schedule<unknown, Error> = Schedule.min([
+  Schedule.exponential("50 millis"),
+  Schedule.spaced("5 seconds")
+]).pipe(Schedule.jittered)
+
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+const unavailable = (error: unknown) =>
+  new Broker.BrokerError({ message: `Redis broker unavailable: ${describe(error)}` })
+
+/**
+ * Builds a Redis broker (scoped: closing the scope closes both connections). Does not
+ * wait for Redis: the first connection is made in the background and `ready` waits
+ * for it (up to `connectTimeout`), so a server can start while Redis is still coming up.
+ */
+export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerShape, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const prefix = options.prefix ?? "sc:"
+    const connectTimeout = Duration.fromInputUnsafe(options.connectTimeout ?? "5 seconds")
+    const schedule = options.reconnect ?? defaultReconnect
+    // Each connection has its own strategy: the schedule's state is per outage and per connection.
+    const socket = () => ({
+      connectTimeout: Duration.toMillis(connectTimeout),
+      reconnectStrategy: ReconnectStrategy.fromSchedule(schedule)
+    })
+    const url = Redacted.isRedacted(options.url) ? Redacted.value(options.url) : options.url
+    // No offline queue for publishing: while Redis is away a publish fails at once (the publisher gets a BrokerError).
+    const publisher = createClient({ url, socket: socket(), disableOfflineQueue: true })
+    // The subscriber keeps its offline queue: an UNSUBSCRIBE issued during an outage is sent after the resubscription.
+    const subscriber = publisher.duplicate({ socket: socket(), disableOfflineQueue: false })
+
+    const handlers = new Set<Broker.PublicationHandler>()
+    /** Channels (without prefix) this process carries; messages on other channels are stragglers and dropped. */
+    const live = new Set<string>()
+    /** Channels whose UNSUBSCRIBE was lost to an outage; sent again on recovery. */
+    const strayed = new Set<string>()
+    const notices = yield* Effect.acquireRelease(PubSub.unbounded<Broker.BrokerNotice>(), PubSub.shutdown)
+    const connected = Latch.makeUnsafe(false)
+    let everConnected = false
+    let lostAt: number | undefined
+
+    const onMessage = (message: string, redisChannel: string): void => {
+      const channel = redisChannel.slice(prefix.length)
+      if (!live.has(channel)) return
+      const data = Payload.decode(message)
+      for (const handler of handlers) {
+        try {
+          handler(channel, data)
+        } catch (error) {
+          // A throwing handler must not break the Redis reply parser (node-redis calls us from inside it).
+          Effect.runFork(Effect.logWarning("BrokerRedis: publication handler threw", error))
+        }
+      }
+    }
+
+    const batcher = new SubscriptionBatcher((command: SubscriptionCommand, channels) => {
+      const redisChannels = channels.map((channel) => prefix + channel)
+      return command === "subscribe"
+        ? subscriber.subscribe(redisChannels, onMessage)
+        : subscriber.unsubscribe(redisChannels, onMessage)
+    })
+
+    const sendUnsubscribe = (channel: string): void =>
+      batcher.request(
+        "unsubscribe",
+        channel,
+        () => strayed.delete(channel),
+        () => {
+          strayed.add(channel)
+        }
+      )
+
+    const bothReady = () => publisher.isReady && subscriber.isReady
+
+    const onDown = (error: unknown): void => {
+      // An error on a live connection (e.g. a command error) is not an outage.
+      if (bothReady()) return
+      connected.closeUnsafe()
+      if (!everConnected || lostAt !== undefined) return
+      lostAt = Date.now()
+      PubSub.publishUnsafe(notices, { _tag: "ConnectionLost", message: describe(error) })
+    }
+
+    const onReady = (): void => {
+      if (!bothReady()) return
+      everConnected = true
+      connected.openUnsafe()
+      if (lostAt === undefined) return
+      const downtimeMs = Date.now() - lostAt
+      lostAt = undefined
+      for (const channel of strayed) if (!live.has(channel)) sendUnsubscribe(channel)
+      strayed.clear()
+      // node-redis resubscribes before it reports 'ready': these channels are carried again.
+      PubSub.publishUnsafe(notices, { _tag: "ConnectionRestored", downtimeMs, resubscribed: live.size })
+    }
+
+    for (const client of [publisher, subscriber]) {
+      client.on("error", onDown)
+      client.on("reconnecting", () => onDown(new Error("reconnecting")))
+      client.on("ready", onReady)
+    }
+
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        batcher.close(new Error("Redis broker closed"))
+        for (const client of [subscriber, publisher]) {
+          // destroy() throws when the client already gave up reconnecting; nothing is left to release then.
+          if (client.isOpen) client.destroy()
+        }
+      })
+    )
+    // Both connect in the background; connect() settles once connected or when the schedule gives up.
+    for (const client of [publisher, subscriber]) client.connect().catch(() => undefined)
+
+    const ready: Effect.Effect<void, Broker.BrokerError> = connected.await.pipe(
+      Effect.timeoutOrElse({
+        duration: connectTimeout,
+        orElse: () =>
+          Effect.fail(
+            new Broker.BrokerError({ message: `Redis broker not connected within ${Duration.format(connectTimeout)}` })
+          )
+      })
+    )
+
+    return Broker.Broker.of({
+      subscribe: (channel) =>
+        Effect.suspend(() => {
+          if (!subscriber.isReady) return Effect.fail(unavailable(new Error("not connected")))
+          live.add(channel)
+          strayed.delete(channel)
+          return Effect.callback<void, Broker.BrokerError>((resume) => {
+            batcher.request(
+              "subscribe",
+              channel,
+              () => resume(Effect.void),
+              (error) => {
+                live.delete(channel)
+                resume(Effect.fail(unavailable(error)))
+              }
+            )
+          })
+        }),
+      unsubscribe: (channel) =>
+        Effect.suspend(() => {
+          // Local delivery stops now; Redis stops sending once it has the UNSUBSCRIBE.
+          if (!live.delete(channel)) return Effect.void
+          if (!subscriber.isReady) {
+            // Sent after the resubscription; no point waiting for an outage to end.
+            sendUnsubscribe(channel)
+            return Effect.void
+          }
+          return Effect.callback<void>((resume) => {
+            batcher.request(
+              "unsubscribe",
+              channel,
+              () => resume(Effect.void),
+              () => {
+                strayed.add(channel)
+                resume(Effect.void)
+              }
+            )
+          })
+        }),
+      publish: (channel, data) =>
+        Effect.suspend(() => {
+          let message: string
+          try {
+            message = Payload.encode(data)
+          } catch (error) {
+            return Effect.fail(new Broker.BrokerError({ message: `Cannot encode publication: ${describe(error)}` }))
+          }
+          return Effect.callback<void, Broker.BrokerError>((resume) => {
+            publisher.publish(prefix + channel, message).then(
+              () => resume(Effect.void),
+              (error: unknown) => resume(Effect.fail(unavailable(error)))
+            )
+          })
+        }),
+      onPublication: (handler) =>
+        Effect.acquireRelease(
+          Effect.sync(() => {
+            handlers.add(handler)
+          }),
+          () =>
+            Effect.sync(() => {
+              handlers.delete(handler)
+            })
+        ),
+      ready,
+      notices: Stream.fromPubSub(notices)
+    })
+  })
+
+/** The Redis broker as a layer; provide it to `SCServer.layer`. */
+export const layer = (options: BrokerRedisOptions): Layer.Layer<Broker.Broker> =>
+  Layer.effect(Broker.Broker, make(options))
+
+/**
+ * The options from the environment: `BROKER_URL` (required, redacted in logs) and
+ * `BROKER_PREFIX` (default `"sc:"`).
+ */
+export const config: Config.Config<BrokerRedisOptions> = Config.all({
+  url: Config.Redacted("BROKER_URL"),
+  prefix: Config.String("BROKER_PREFIX").pipe(Config.withDefault("sc:"))
+})
+
+/** {@link layer} with options read by {@link config} (`BROKER_URL`, `BROKER_PREFIX`). */
+export const layerConfig: Layer.Layer<Broker.Broker, Config.ConfigError> = Layer.effect(
+  Broker.Broker,
+  Effect.gen(function* () {
+    return yield* make(yield* config)
+  })
+)

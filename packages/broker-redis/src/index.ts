@@ -1,0 +1,5 @@
+/**
+ * `@effect-socketcluster/broker-redis`: the Redis pub/sub broker layer for
+ * effect-socketcluster servers running as several processes or on several hosts.
+ */
+export * as BrokerRedis from "./BrokerRedis.js"
