@@ -1,0 +1,18 @@
+/**
+ * Runs one server process until interrupted: the logger, the broker and the app, wired
+ * from the settings.
+ */
+import { Effect } from "effect"
+import * as App from "./App.js"
+import * as BrokerChoice from "./BrokerChoice.js"
+import type { Settings } from "./Config.js"
+import * as Logging from "./Logging.js"
+
+/** Serves until the fiber is interrupted, then drains (see `App.make`). */
+export const serve = (settings: Settings): Effect.Effect<never, App.StartError | BrokerChoice.BrokerUnavailable> =>
+  App.make(settings).pipe(
+    Effect.andThen(Effect.never),
+    Effect.scoped,
+    Effect.provide(BrokerChoice.layer(settings.brokerUrl)),
+    Effect.provide(Logging.layer(settings.logFormat, settings.logLevel))
+  )

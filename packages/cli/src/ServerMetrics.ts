@@ -1,0 +1,216 @@
+/**
+ * The server's metrics as Effect `Metric`s in a registry of their own, rendered in the
+ * Prometheus text format by `PrometheusMetrics` (effect/observability).
+ *
+ * Gauges and the core's traffic counters are read when scraped (`Metric.registerUnsafe`);
+ * events are counted from the server's synchronous event hub, so nothing is lost to a
+ * buffer. Middleware rejections and RPC latency are measured around the middleware and
+ * handlers the CLI installs ({@link ServerMetrics.countRejections}, {@link ServerMetrics.timeRpc}).
+ */
+import type { Middleware, SCServer, SCSocket } from "@effect-socketcluster/server"
+import { Context, Effect, Metric } from "effect"
+import { PrometheusMetrics } from "effect/observability"
+
+/** Metric names start with this prefix (`socketcluster_connections`, ...). */
+export const metricPrefix = "socketcluster"
+
+const latencyBoundaries = [0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
+
+const connections = Metric.gauge("connections", { description: "Open sockets (handshake done)" })
+const pendingHandshakes = Metric.gauge("pending_handshakes", { description: "Sockets still in the handshake" })
+const subscriptions = Metric.gauge("subscriptions", { description: "Channel subscriptions of open sockets" })
+const channels = Metric.gauge("channels", { description: "Channels with at least one local subscriber" })
+const messagesIn = Metric.counter("messages_in_total", { description: "Inbound WebSocket messages", incremental: true })
+const bytesIn = Metric.counter("bytes_in_total", { description: "Inbound bytes", incremental: true })
+const messagesOut = Metric.counter("messages_out_total", {
+  description: "Outbound WebSocket messages",
+  incremental: true
+})
+const bytesOut = Metric.counter("bytes_out_total", { description: "Outbound bytes", incremental: true })
+const ackTimeouts = Metric.counter("ack_timeouts_total", {
+  description: "Server-to-client emits not acked within ackTimeout",
+  incremental: true
+})
+const droppedPublications = Metric.counter("dropped_publications_total", {
+  description: "Publications dropped for slow consumers",
+  incremental: true
+})
+const connectionsTotal = Metric.counter("connections_total", {
+  description: "Sockets that completed the handshake",
+  incremental: true
+})
+const disconnectionsTotal = Metric.counter("disconnections_total", {
+  description: "Sockets closed (after or during the handshake)",
+  incremental: true
+})
+const publishes = Metric.counter("publishes_total", {
+  description: "Publications accepted, by source (client or server)",
+  incremental: true
+})
+const rejections = Metric.counter("middleware_rejections_total", {
+  description: "Actions blocked by middleware, by middleware type",
+  incremental: true
+})
+const authFailures = Metric.counter("auth_failures_total", {
+  description: "Auth tokens refused, by error name",
+  incremental: true
+})
+const handshakeLatency = Metric.histogram("handshake_duration_ms", {
+  description: "From WebSocket upgrade to a completed SocketCluster handshake, in ms",
+  boundaries: latencyBoundaries
+})
+const rpcLatency = Metric.histogram("rpc_duration_ms", {
+  description: "Inbound RPC handler time, by event, in ms",
+  boundaries: latencyBoundaries
+})
+
+const counterOf = (read: () => number): Metric.Metric.Hooks<number, Metric.CounterState<number>> => ({
+  get: () => ({ count: read(), incremental: true }),
+  update: () => {},
+  modify: () => {}
+})
+const gaugeOf = (read: () => number): Metric.Metric.Hooks<number, Metric.GaugeState<number>> => ({
+  get: () => ({ value: read() }),
+  update: () => {},
+  modify: () => {}
+})
+
+const errorName = (error: unknown): string =>
+  error instanceof Error
+    ? error.name
+    : typeof error === "object" && error !== null && "name" in error
+      ? String(error.name)
+      : "Error"
+
+/**
+ * The metrics of one server. `attach` wires them to the server's events; `render` is
+ * the `/metrics` body.
+ */
+export class ServerMetrics {
+  /** The context holding this instance's metric registry. */
+  readonly context: Context.Context<never> = Context.make(Metric.MetricRegistry, new Map())
+
+  /** Counts a publication accepted from `source`. */
+  readonly countPublish = (source: "client" | "server"): void =>
+    Metric.withAttributes(publishes, { source }).updateUnsafe(1, this.context)
+
+  /** Wraps a middleware so that its rejections are counted under its type. */
+  countRejections<T extends Middleware.MiddlewareType>(
+    type: T,
+    middleware: Middleware.Middleware<T>
+  ): Middleware.Middleware<T> {
+    const counter = Metric.withAttributes(rejections, { type })
+    return (req) =>
+      middleware(req).pipe(Effect.tapError(() => Effect.sync(() => counter.updateUnsafe(1, this.context))))
+  }
+
+  /** Wraps an RPC handler to record how long it takes, by event. */
+  timeRpc<A, E>(
+    event: string,
+    handler: (data: unknown, socket: SCSocket.SCSocket) => Effect.Effect<A, E>
+  ): (data: unknown, socket: SCSocket.SCSocket) => Effect.Effect<A, E> {
+    const histogram = Metric.withAttributes(rpcLatency, { event })
+    return (data, socket) =>
+      Effect.suspend(() => {
+        const start = performance.now()
+        return handler(data, socket).pipe(
+          Effect.ensuring(Effect.sync(() => histogram.updateUnsafe(performance.now() - start, this.context)))
+        )
+      })
+  }
+
+  /** Wires the metrics to `server`; returns the function that unwires them. */
+  attach(server: SCServer.SCServerCore): () => void {
+    const ctx = this.context
+    const registrations = [
+      Metric.registerUnsafe(
+        connections,
+        ctx,
+        gaugeOf(() => server.clientsCount)
+      ),
+      Metric.registerUnsafe(
+        pendingHandshakes,
+        ctx,
+        gaugeOf(() => server.pendingClientsCount)
+      ),
+      Metric.registerUnsafe(
+        subscriptions,
+        ctx,
+        gaugeOf(() => {
+          let n = 0
+          for (const socket of server.clients.values()) n += socket.channels.size
+          return n
+        })
+      ),
+      Metric.registerUnsafe(
+        channels,
+        ctx,
+        gaugeOf(() => server.registry.channelCount)
+      ),
+      Metric.registerUnsafe(
+        messagesIn,
+        ctx,
+        counterOf(() => server.counters.messagesIn)
+      ),
+      Metric.registerUnsafe(
+        bytesIn,
+        ctx,
+        counterOf(() => server.counters.bytesIn)
+      ),
+      Metric.registerUnsafe(
+        messagesOut,
+        ctx,
+        counterOf(() => server.counters.messagesOut)
+      ),
+      Metric.registerUnsafe(
+        bytesOut,
+        ctx,
+        counterOf(() => server.counters.bytesOut)
+      ),
+      Metric.registerUnsafe(
+        ackTimeouts,
+        ctx,
+        counterOf(() => server.counters.ackTimeouts)
+      ),
+      Metric.registerUnsafe(
+        droppedPublications,
+        ctx,
+        counterOf(() => server.counters.droppedPublications)
+      )
+    ]
+    // Touch the event-driven series so they are exported (as 0) before the first event.
+    connectionsTotal.updateUnsafe(0, ctx)
+    disconnectionsTotal.updateUnsafe(0, ctx)
+    const handshakeStarts = new Map<string, number>()
+    const unlisten = server.hub.listen((event) => {
+      switch (event._tag) {
+        case "Handshake":
+          handshakeStarts.set(event.socket.id, performance.now())
+          break
+        case "Connection": {
+          connectionsTotal.updateUnsafe(1, ctx)
+          const start = handshakeStarts.get(event.socket.id)
+          handshakeStarts.delete(event.socket.id)
+          if (start !== undefined) handshakeLatency.updateUnsafe(performance.now() - start, ctx)
+          break
+        }
+        case "Closure":
+          handshakeStarts.delete(event.socket.id)
+          disconnectionsTotal.updateUnsafe(1, ctx)
+          break
+        case "BadSocketAuthToken":
+          Metric.withAttributes(authFailures, { error: errorName(event.info.authError) }).updateUnsafe(1, ctx)
+          break
+      }
+    })
+    return () => {
+      unlisten()
+      for (const registration of registrations) registration.remove()
+    }
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  render(): string {
+    return PrometheusMetrics.formatUnsafe(this.context, { prefix: metricPrefix })
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * The program: `pnpm start [options]` (`--help` lists them). Reads the settings from
+ * flags and the environment, then serves until SIGINT/SIGTERM, drains and exits 0. A bad
+ * setting or a failed start prints one line and exits 1.
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Console, Effect, Exit } from "effect"
+import { helpText, settingsFrom } from "./Config.js"
+import { serve } from "./Serve.js"
+
+const program = Effect.gen(function* () {
+  const { settings } = yield* settingsFrom(process.argv.slice(2), process.env)
+  if (settings === undefined) return yield* Console.log(helpText())
+  return yield* serve(settings)
+}).pipe(Effect.tapError((error) => Console.error(error.message)))
+
+NodeRuntime.runMain(program, {
+  disableErrorReporting: true,
+  teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) || Exit.hasInterrupts(exit) ? 0 : 1)
+})
