@@ -1,0 +1,141 @@
+/**
+ * The real socketcluster-client v14 for these tests, with promise-returning helpers, and
+ * server processes (examples/start-redis.ts) spawned as children.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { createRequire } from "node:module"
+import { fileURLToPath } from "node:url"
+
+const require = createRequire(import.meta.url)
+
+/** The subset of the v14 client these tests use. */
+export interface ClientSocket {
+  readonly state: string
+  destroy(): void
+  emit(event: string, data?: unknown, callback?: (error: unknown, data: unknown) => void): void
+  on(event: string, listener: (...args: Array<unknown>) => void): void
+  once(event: string, listener: (...args: Array<unknown>) => void): void
+  off(event: string, listener?: (...args: Array<unknown>) => void): void
+  subscribe(channel: string): ClientChannel
+  publish(channel: string, data: unknown, callback?: (error: unknown) => void): void
+}
+export interface ClientChannel {
+  readonly state: string
+  watch(handler: (data: unknown) => void): void
+  on(event: string, listener: (...args: Array<unknown>) => void): void
+}
+const scClient: { create(options: Record<string, unknown>): ClientSocket } = require("socketcluster-client")
+
+/** Connects a client to `port` and waits for its `connect` event. */
+export const connect = (port: number): Promise<ClientSocket> =>
+  new Promise((resolve, reject) => {
+    const client = scClient.create({ hostname: "127.0.0.1", port, multiplex: false, autoReconnect: false })
+    client.on("error", () => {})
+    client.once("connect", () => resolve(client))
+    client.once("connectAbort", (code, reason) => reject(new Error(`connectAbort ${String(code)} ${String(reason)}`)))
+  })
+
+/** Subscribes and waits until the server confirmed; every publication goes to `inbox`. */
+export const subscribe = (client: ClientSocket, channel: string, inbox: Inbox): Promise<ClientChannel> =>
+  new Promise((resolve, reject) => {
+    const ch = client.subscribe(channel)
+    ch.watch(inbox.push)
+    ch.on("subscribe", () => resolve(ch))
+    ch.on("subscribeFail", (error) => reject(error))
+  })
+
+/** `client.publish` with its ack: resolves with the ack error (undefined when accepted). */
+export const publish = (client: ClientSocket, channel: string, data: unknown): Promise<unknown> =>
+  new Promise((resolve) => client.publish(channel, data, (error) => resolve(error ?? undefined)))
+
+/** `client.emit` with an ack. */
+export const invoke = (client: ClientSocket, event: string, data: unknown): Promise<unknown> =>
+  new Promise((resolve, reject) =>
+    client.emit(event, data, (error, response) => (error ? reject(error) : resolve(response)))
+  )
+
+/** What a subscription received, in order, with a way to wait for more. */
+export class Inbox {
+  readonly items: Array<unknown> = []
+  private readonly waiters: Array<{ readonly ready: () => boolean; readonly resolve: () => void }> = []
+
+  readonly push = (item: unknown): void => {
+    this.items.push(item)
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const waiter = this.waiters[i]!
+      if (waiter.ready()) {
+        this.waiters.splice(i, 1)
+        waiter.resolve()
+      }
+    }
+  }
+
+  /** Resolves once `predicate` holds for some received item. */
+  until(predicate: (item: unknown) => boolean): Promise<void> {
+    const ready = () => this.items.some(predicate)
+    return new Promise((resolve) => {
+      if (ready()) return resolve()
+      this.waiters.push({ ready, resolve })
+    })
+  }
+
+  /** Resolves once at least `count` items arrived. */
+  atLeast(count: number): Promise<void> {
+    const ready = () => this.items.length >= count
+    return new Promise((resolve) => {
+      if (ready()) return resolve()
+      this.waiters.push({ ready, resolve })
+    })
+  }
+}
+
+export interface ServerProcess {
+  readonly port: number
+  readonly child: ChildProcess
+  /** Lines the server printed on stdout so far. */
+  readonly lines: Array<string>
+  stop(): Promise<void>
+}
+
+const example = fileURLToPath(new URL("../examples/start-redis.ts", import.meta.url))
+
+/** Spawns examples/start-redis.ts (node + tsx) on a free port and waits for its `listening <port>` line. */
+export const spawnServer = (brokerUrl: string): Promise<ServerProcess> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", example], {
+      env: { ...process.env, PORT: "0", BROKER_URL: brokerUrl },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    const lines: Array<string> = []
+    let stderr = ""
+    let pending = ""
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
+    child.stdout?.on("data", (chunk: Buffer) => {
+      pending += chunk.toString()
+      const parts = pending.split("\n")
+      pending = parts.pop() ?? ""
+      for (const line of parts) {
+        lines.push(line)
+        const match = /^listening (\d+)$/.exec(line)
+        if (match !== null) {
+          child.off("exit", onExit)
+          resolve({
+            port: Number(match[1]),
+            child,
+            lines,
+            stop: () =>
+              new Promise<void>((done) => {
+                if (child.exitCode !== null || child.signalCode !== null) return done()
+                child.once("exit", () => done())
+                child.kill("SIGTERM")
+              })
+          })
+        }
+      }
+    })
+    const onExit = (code: number | null) => reject(new Error(`server exited with ${String(code)}:\n${stderr}`))
+    child.once("exit", onExit)
+    child.once("error", reject)
+  })
