@@ -8,16 +8,21 @@
  * socket (a socket whose publishOut middleware rewrote the data encodes its own).
  */
 import type { BrokerError, CodecEngine } from "@effect-socketcluster/protocol"
-import { Deferred, Effect, Exit } from "effect"
+import { Effect, Exit } from "effect"
 import type { BrokerShape } from "./Broker.js"
-import type { SCSocket } from "./SCSocket.js"
+import { EncodedText, type Frame, type SCSocket } from "./SCSocket.js"
 
+interface PendingSubscription {
+  readonly waiters: Array<(exit: Exit.Exit<void, BrokerError>) => void>
+}
+
+// Kept small: with 10,000 channels of one subscriber each, this is most of the memory per channel.
 interface ChannelEntry {
   readonly sockets: Set<SCSocket>
   exchangeInterest: number
-  readonly watchers: Set<(data: unknown) => void>
-  /** Completes when the broker carries the channel; undefined while nobody is interested. */
-  brokerReady: Deferred.Deferred<void, BrokerError> | undefined
+  watchers: Set<(data: unknown) => void> | undefined
+  /** "ready" once the broker carries the channel; pending while it is being asked; undefined while nobody is interested. */
+  broker: "ready" | PendingSubscription | undefined
 }
 
 export class ChannelRegistry {
@@ -40,7 +45,7 @@ export class ChannelRegistry {
   /** Number of channels the broker is currently asked to carry. */
   get brokerSubscriptionCount(): number {
     let n = 0
-    for (const e of this.entries.values()) if (e.brokerReady !== undefined) n++
+    for (const e of this.entries.values()) if (e.broker !== undefined) n++
     return n
   }
 
@@ -51,7 +56,7 @@ export class ChannelRegistry {
   private entry(channel: string): ChannelEntry {
     let e = this.entries.get(channel)
     if (e === undefined) {
-      e = { sockets: new Set(), exchangeInterest: 0, watchers: new Set(), brokerReady: undefined }
+      e = { sockets: new Set(), exchangeInterest: 0, watchers: undefined, broker: undefined }
       this.entries.set(channel, e)
     }
     return e
@@ -59,22 +64,30 @@ export class ChannelRegistry {
 
   // Asks the broker once per channel; later subscribers wait for the same answer.
   private ensureBroker(channel: string, e: ChannelEntry): Effect.Effect<void, BrokerError> {
-    if (e.brokerReady !== undefined) return Deferred.await(e.brokerReady)
-    const ready = Deferred.makeUnsafe<void, BrokerError>()
-    e.brokerReady = ready
-    return this.broker.subscribe(channel).pipe(
-      Effect.onExit((exit) => {
-        if (Exit.isFailure(exit) && e.brokerReady === ready) e.brokerReady = undefined
-        return Deferred.done(ready, exit)
+    const state = e.broker
+    if (state === "ready") return Effect.void
+    if (state !== undefined) {
+      return Effect.callback<void, BrokerError>((resume) => {
+        state.waiters.push((exit) => resume(exit))
       })
+    }
+    const pending: PendingSubscription = { waiters: [] }
+    e.broker = pending
+    return this.broker.subscribe(channel).pipe(
+      Effect.onExit((exit) =>
+        Effect.sync(() => {
+          if (e.broker === pending) e.broker = Exit.isSuccess(exit) ? "ready" : undefined
+          for (const waiter of pending.waiters) waiter(exit)
+        })
+      )
     )
   }
 
   private release(channel: string, e: ChannelEntry): void {
     if (e.sockets.size > 0 || e.exchangeInterest > 0) return
-    if (e.watchers.size === 0) this.entries.delete(channel)
-    if (e.brokerReady !== undefined) {
-      e.brokerReady = undefined
+    if (e.watchers === undefined || e.watchers.size === 0) this.entries.delete(channel)
+    if (e.broker !== undefined) {
+      e.broker = undefined
       this.runFork(Effect.ignore(this.broker.unsubscribe(channel)))
     }
   }
@@ -111,10 +124,12 @@ export class ChannelRegistry {
 
   watch(channel: string, watcher: (data: unknown) => void): () => void {
     const e = this.entry(channel)
-    e.watchers.add(watcher)
+    if (e.watchers === undefined) e.watchers = new Set()
+    const watchers = e.watchers
+    watchers.add(watcher)
     return () => {
-      e.watchers.delete(watcher)
-      if (e.watchers.size === 0 && e.sockets.size === 0 && e.exchangeInterest === 0) this.entries.delete(channel)
+      watchers.delete(watcher)
+      if (watchers.size === 0 && e.sockets.size === 0 && e.exchangeInterest === 0) this.entries.delete(channel)
     }
   }
 
@@ -123,12 +138,14 @@ export class ChannelRegistry {
     const e = this.entries.get(channel)
     if (e === undefined) return
     if (e.sockets.size > 0) {
-      let frame: string | Uint8Array | undefined
+      let frame: Frame | undefined
       let failed = false
-      const encoded = (): string | Uint8Array | undefined => {
+      const many = e.sockets.size > 1
+      const encoded = (): Frame | undefined => {
         if (frame === undefined && !failed) {
           try {
-            frame = this.codec().encode({ event: "#publish", data: { channel, data } })
+            const out = this.codec().encode({ event: "#publish", data: { channel, data } })
+            frame = many && typeof out === "string" ? new EncodedText(Buffer.from(out)) : out
           } catch (error) {
             failed = true
             this.onEncodeError(error)
@@ -138,6 +155,6 @@ export class ChannelRegistry {
       }
       for (const socket of e.sockets) socket.deliver(channel, data, encoded)
     }
-    if (e.exchangeInterest > 0) for (const watcher of e.watchers) watcher(data)
+    if (e.exchangeInterest > 0 && e.watchers !== undefined) for (const watcher of e.watchers) watcher(data)
   }
 }

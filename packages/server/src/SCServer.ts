@@ -54,7 +54,7 @@ import { isMiddlewareType, type Middleware, type MiddlewareType } from "./Middle
 import { MiddlewarePipeline } from "./MiddlewarePipeline.js"
 import { resolveOptions, type ServerOptions, type ServerOptionsInput } from "./Options.js"
 import * as Origins from "./Origins.js"
-import { type EventHandler, SCSocket, type SocketHost } from "./SCSocket.js"
+import { type EventHandler, SCSocket, type SocketHost, upgradeRequest } from "./SCSocket.js"
 import { generateId } from "./SocketId.js"
 
 /** Every option: the server options plus the auth engine's (used when no `AuthEngine` layer is provided). */
@@ -216,6 +216,22 @@ export class SCServerCore implements SocketHost {
     for (const socket of queue) socket.flush()
   }
 
+  /**
+   * Pings, pong timeouts and handshake timeouts of every socket, in one fiber: a sweep
+   * every `tick` ms costs a few comparisons per socket, where a timer per socket would
+   * cost a fiber and a timer each (memory per idle socket is a headline figure).
+   */
+  readonly heartbeat: Effect.Effect<never> = Effect.suspend(() => {
+    const { pingInterval, pingTimeout, handshakeTimeout } = this.options
+    const tick = Math.max(5, Math.min(1000, pingInterval / 4, pingTimeout / 10, handshakeTimeout / 4))
+    const sweep = Effect.sync(() => {
+      const now = Date.now()
+      for (const socket of this.pendingClients.values()) socket.heartbeat(now)
+      for (const socket of this.clients.values()) socket.heartbeat(now)
+    })
+    return Effect.forever(Effect.andThen(Effect.sleep(tick), sweep))
+  })
+
   // Public API ----------------------------------------------------------------------
 
   /** Registers a server-wide Effect handler for inbound `event`s (a socket's own handler wins). */
@@ -316,7 +332,7 @@ export class SCServerCore implements SocketHost {
   }
 
   private onConnection(ws: WebSocket, req: Http.IncomingMessage): void {
-    const socket = new SCSocket(this.generateId(), ws, req, this)
+    const socket = new SCSocket(this.generateId(), ws, upgradeRequest(req), this)
     this.pendingClients.set(socket.id, socket)
     this.counters.handshakes++
     socket.start()
@@ -411,6 +427,7 @@ export const make = (
         core.closeUnsafe(1001)
       })
     )
+    yield* Effect.forkScoped(core.heartbeat)
     yield* Effect.forkScoped(
       Stream.runForEach(broker.notices, (notice) => Effect.sync(() => core.hub.emit({ _tag: "Notice", notice })))
     )

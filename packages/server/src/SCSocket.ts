@@ -15,7 +15,8 @@
  * builds on.
  */
 
-import type { IncomingMessage } from "node:http"
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http"
+import type { Socket } from "node:net"
 import {
   AuthTokenExpiredError,
   AuthTokenInvalidError,
@@ -37,7 +38,7 @@ import {
   socketProtocolErrorMessage,
   TimeoutError
 } from "@effect-socketcluster/protocol"
-import { Cause, Effect, Exit, Fiber, type Stream } from "effect"
+import { Cause, Effect, Exit, type Fiber, type Stream } from "effect"
 import type { WebSocket } from "ws"
 import type { AuthEngine, SignOptions } from "./AuthEngine.js"
 import { isTokenExpired, tokenExpiry } from "./AuthEngine.js"
@@ -48,6 +49,45 @@ import type { ServerOptions } from "./Options.js"
 import type { ServerCounters } from "./SCServer.js"
 
 export type SocketState = "connecting" | "open" | "closed"
+
+/**
+ * A text frame already encoded to UTF-8: fan-out encodes a publication once and hands
+ * the same bytes to every subscriber, so `ws` does not re-encode the string per socket.
+ */
+export class EncodedText {
+  constructor(readonly bytes: Buffer) {}
+}
+
+/**
+ * What a socket keeps of its HTTP upgrade request: the parts apps read (url with query,
+ * headers, the connection). Not the `IncomingMessage` itself, whose stream state an idle
+ * socket would otherwise hold for its whole life.
+ */
+export interface UpgradeRequest {
+  readonly url: string
+  readonly method: string
+  readonly httpVersion: string
+  readonly headers: IncomingHttpHeaders
+  readonly socket: Socket
+  /** Alias of `socket` (v14 apps read `request.connection.remoteAddress`). */
+  readonly connection: Socket
+}
+
+/** The `UpgradeRequest` view of a Node upgrade request. */
+export const upgradeRequest = (req: IncomingMessage): UpgradeRequest => ({
+  url: req.url ?? "/",
+  method: req.method ?? "GET",
+  httpVersion: req.httpVersion,
+  headers: req.headers,
+  socket: req.socket,
+  connection: req.socket
+})
+
+/** What the socket writer takes: a text frame, a binary frame, or pre-encoded text. */
+export type Frame = string | Uint8Array | EncodedText
+
+const TEXT = { binary: false } as const
+const BINARY = { binary: true } as const
 
 /** An Effect-native handler for an inbound event; its success is the ack data, its failure the ack error. */
 export type EventHandler = (data: unknown, socket: SCSocket) => Effect.Effect<unknown, unknown>
@@ -135,8 +175,8 @@ export class SCSocket {
   signedAuthToken: string | null = null
   /** Channels this socket is subscribed to, in subscription order. */
   readonly channels = new Set<string>()
-  /** Per-socket event handlers (take precedence over the server's). */
-  readonly handlers = new Map<string, EventHandler>()
+  /** Per-socket event handlers (take precedence over the server's); allocated on first use. */
+  private handlers: Map<string, EventHandler> | undefined
   /** Inbound bytes (text frames counted as UTF-8 length). */
   bytesReceived = 0
 
@@ -145,20 +185,21 @@ export class SCSocket {
   corked = false
 
   private cid = 1
-  private readonly pendingAcks = new Map<number, PendingAck>()
+  private pendingAcks: Map<number, PendingAck> | undefined
   private pendingInboundRpcs = 0
-  private lastSeen = Date.now()
+  private readonly openedAt = Date.now()
+  private lastSeen = this.openedAt
+  private nextPing: number
   private handshakeReceived = false
-  private lifecycle: Fiber.Fiber<void> | undefined
   private busy = false
   private readonly inbox: Array<{ readonly packet: InboundPacket; readonly message: string | Buffer }> = []
   private holds = 0
-  private held: Array<string | Uint8Array> = []
+  private held: Array<Frame> = []
   private batch: Array<object> | undefined
   private publishOutChain: Array<{
     readonly channel: string
     readonly data: unknown
-    readonly frame: () => string | Uint8Array | undefined
+    readonly frame: () => Frame | undefined
   }> = []
   private publishOutBusy = false
 
@@ -166,9 +207,11 @@ export class SCSocket {
     readonly id: string,
     readonly ws: WebSocket,
     /** The HTTP upgrade request (headers, url with query, connection). */
-    readonly request: IncomingMessage,
+    readonly request: UpgradeRequest,
     private readonly host: SocketHost
-  ) {}
+  ) {
+    this.nextPing = this.openedAt + host.options.pingInterval
+  }
 
   get remoteAddress(): string | undefined {
     return this.request.socket.remoteAddress
@@ -218,40 +261,29 @@ export class SCSocket {
     this.ws.on("error", (error: Error) => {
       this.emitError(error)
     })
-    this.lifecycle = this.host.runFork(this.timers())
   }
 
-  // Heartbeat, pong timeout and handshake timeout in one fiber per socket: it sleeps
-  // until the next deadline, so inbound traffic costs one timestamp, not a timer reset.
-  private timers(): Effect.Effect<void> {
+  /**
+   * @internal Called by the server's heartbeat sweep (one fiber per server, not one per
+   * socket): sends a due ping and enforces the handshake and pong timeouts.
+   */
+  heartbeat(now: number): void {
+    if (this.state === "closed") return
     const { pingInterval, pingTimeout, pingTimeoutDisabled, handshakeTimeout } = this.host.options
-    return Effect.suspend(() => {
-      const openedAt = Date.now()
-      let nextPing = openedAt + pingInterval
-      const loop: Effect.Effect<void> = Effect.suspend(() => {
-        if (this.state === "closed") return Effect.void
-        const now = Date.now()
-        if (!this.handshakeReceived && now >= openedAt + handshakeTimeout) {
-          this.disconnectUnsafe(4005)
-          return Effect.void
-        }
-        let wake = this.handshakeReceived ? Number.POSITIVE_INFINITY : openedAt + handshakeTimeout
-        if (!pingTimeoutDisabled) {
-          if (now >= this.lastSeen + pingTimeout) {
-            this.closeUnsafe(4001, undefined, true)
-            return Effect.void
-          }
-          if (now >= nextPing) {
-            this.writeFrame(this.host.codec().encode("#1"))
-            nextPing = now + pingInterval
-          }
-          wake = Math.min(wake, nextPing, this.lastSeen + pingTimeout)
-        }
-        if (wake === Number.POSITIVE_INFINITY) return Effect.void
-        return Effect.flatMap(Effect.sleep(Math.max(1, wake - Date.now())), () => loop)
-      })
-      return loop
-    })
+    if (!this.handshakeReceived && now >= this.openedAt + handshakeTimeout) {
+      this.disconnectUnsafe(4005)
+      return
+    }
+    if (pingTimeoutDisabled) return
+    if (now >= this.lastSeen + pingTimeout) {
+      this.closeUnsafe(4001, undefined, true)
+      return
+    }
+    if (now >= this.nextPing) {
+      this.nextPing = now + pingInterval
+      const ping = this.encode("#1")
+      if (ping !== undefined) this.writeFrame(ping)
+    }
   }
 
   /**
@@ -262,11 +294,6 @@ export class SCSocket {
     if (this.state === "closed") return
     const wasOpen = this.state === "open"
     this.state = "closed"
-    if (this.lifecycle) {
-      const fiber = this.lifecycle
-      this.lifecycle = undefined
-      this.host.runFork(Fiber.interrupt(fiber))
-    }
     this.host.socketClosed(this, wasOpen)
     if (wasOpen) {
       for (const channel of Array.from(this.channels)) {
@@ -407,6 +434,11 @@ export class SCSocket {
     if (packet._tag === "Handshake") {
       if (this.handshakeReceived) return undefined
       this.handshakeReceived = true
+      if (!this.host.pipeline.has("handshakeSC") && (packet.authToken === null || packet.authToken === undefined)) {
+        // Nothing asynchronous to wait for: complete at once, no fiber.
+        this.completeHandshake(packet.cid, undefined, false)
+        return undefined
+      }
       return this.host.handshakePermits.withPermit(this.handshake(packet.cid, packet.authToken))
     }
     if (
@@ -464,9 +496,9 @@ export class SCSocket {
 
   private onResponse(rid: Cid, error: unknown, data: unknown): void {
     if (typeof rid !== "number") return
-    const pending = this.pendingAcks.get(rid)
+    const pending = this.pendingAcks?.get(rid)
     if (pending === undefined) return
-    this.pendingAcks.delete(rid)
+    this.pendingAcks!.delete(rid)
     clearTimeout(pending.timer)
     pending.callback(error === undefined ? null : hydrate(error), data)
   }
@@ -490,7 +522,7 @@ export class SCSocket {
       // 14.7: a token set by handshakeSC middleware replaces the one in the packet.
       let authError: unknown
       let authenticated = false
-      if (this.signedAuthToken !== null && this.authState === "authenticated") {
+      if (this.authState === "authenticated") {
         authenticated = true
       } else if (offeredToken !== null && offeredToken !== undefined) {
         const outcome = yield* this.processToken(offeredToken)
@@ -501,23 +533,29 @@ export class SCSocket {
           authenticated = true
         }
       }
-      if (this.isClosed()) return
-      this.state = "open"
-      host.socketOpened(this)
-      const status: HandshakeStatus =
-        authError === undefined
-          ? { id: this.id, pingTimeout: host.options.pingTimeout, isAuthenticated: this.authState === "authenticated" }
-          : { id: this.id, pingTimeout: host.options.pingTimeout, authError, isAuthenticated: false }
-      this.hub.emit({ _tag: "Connect", status: { ...status } })
-      host.emitServerEvent({ _tag: "Connection", socket: this, status: { ...status } })
-      if (authenticated && this.authState === "authenticated") this.triggerAuthEvents("unauthenticated")
-      if (hasCid(cid) && this.state === "open") {
-        const data: Record<string, unknown> = { id: this.id, pingTimeout: host.options.pingTimeout }
-        if (authError !== undefined) data.authError = dehydrate(authError)
-        data.isAuthenticated = this.authState === "authenticated"
-        this.sendObject({ rid: cid, data })
-      }
+      this.completeHandshake(cid, authError, authenticated)
     })
+  }
+
+  /** connecting → open: the `connect`/`connection` events, auth events, then the answer (protocol §5 steps 9–12). */
+  private completeHandshake(cid: Cid | undefined, authError: unknown, authenticated: boolean): void {
+    if (this.state !== "connecting") return
+    const host = this.host
+    this.state = "open"
+    host.socketOpened(this)
+    const status: HandshakeStatus =
+      authError === undefined
+        ? { id: this.id, pingTimeout: host.options.pingTimeout, isAuthenticated: this.authState === "authenticated" }
+        : { id: this.id, pingTimeout: host.options.pingTimeout, authError, isAuthenticated: false }
+    if (this.hub.active) this.hub.emit({ _tag: "Connect", status: { ...status } })
+    host.emitServerEvent({ _tag: "Connection", socket: this, status: { ...status } })
+    if (authenticated && this.authState === "authenticated") this.triggerAuthEvents("unauthenticated")
+    if (hasCid(cid) && this.state === "open") {
+      const data: Record<string, unknown> = { id: this.id, pingTimeout: host.options.pingTimeout }
+      if (authError !== undefined) data.authError = dehydrate(authError)
+      data.isAuthenticated = this.authState === "authenticated"
+      this.sendObject({ rid: cid, data })
+    }
   }
 
   // ---------------------------------------------------------------------------
@@ -852,7 +890,7 @@ export class SCSocket {
    * `#publish` frame; with publishOut middleware each socket runs its chain first, in
    * publication order.
    */
-  deliver(channel: string, data: unknown, frame: () => string | Uint8Array | undefined): void {
+  deliver(channel: string, data: unknown, frame: () => Frame | undefined): void {
     if (this.state === "closed") return
     if (!this.host.pipeline.has("publishOut")) {
       this.writePublication(frame())
@@ -888,7 +926,7 @@ export class SCSocket {
     })
   }
 
-  private writePublication(frame: string | Uint8Array | undefined): void {
+  private writePublication(frame: Frame | undefined): void {
     if (frame === undefined) return
     if (this.ws.bufferedAmount > this.host.options.outboundHighWaterMark) {
       if (this.host.options.slowConsumerPolicy === "disconnect") {
@@ -957,7 +995,7 @@ export class SCSocket {
       this.respond(cid, error === null ? undefined : error, responseData)
     }
     if (this.hub.active) this.hub.emit({ _tag: "Event", event, data, respond })
-    const handler = this.handlers.get(event) ?? this.host.findHandler(event)
+    const handler = this.handlers?.get(event) ?? this.host.findHandler(event)
     if (handler === undefined) return
     if (hasCid(cid)) this.pendingInboundRpcs++
     const fiber = this.host.runFork(Effect.suspend(() => handler(data, this)))
@@ -1003,7 +1041,9 @@ export class SCSocket {
     const packet: { event: string; data?: unknown; cid?: number } = { event }
     if (data !== undefined) packet.data = data
     if (callback !== undefined) {
-      if (this.pendingAcks.size >= this.host.options.maxPendingOutboundAcks) {
+      if (this.pendingAcks === undefined) this.pendingAcks = new Map()
+      const pendingAcks = this.pendingAcks
+      if (pendingAcks.size >= this.host.options.maxPendingOutboundAcks) {
         callback(
           new ResourceLimitError({
             message: `Too many pending acks (limit ${this.host.options.maxPendingOutboundAcks})`
@@ -1015,20 +1055,22 @@ export class SCSocket {
       const cid = this.cid++
       packet.cid = cid
       const timer = setTimeout(() => {
-        this.pendingAcks.delete(cid)
+        pendingAcks.delete(cid)
         this.host.counters.ackTimeouts++
         callback(new TimeoutError({ message: `Event response for '${event}' timed out` }), packet)
       }, this.host.options.ackTimeout)
-      this.pendingAcks.set(cid, { event, data, callback, timer })
+      pendingAcks.set(cid, { event, data, callback, timer })
     }
     this.sendObject(packet)
   }
 
   /** @internal fails every pending ack (server shutdown). */
   failPendingAcks(error: unknown): void {
-    for (const [cid, pending] of this.pendingAcks) {
+    const pendingAcks = this.pendingAcks
+    if (pendingAcks === undefined) return
+    for (const [cid, pending] of pendingAcks) {
       clearTimeout(pending.timer)
-      this.pendingAcks.delete(cid)
+      pendingAcks.delete(cid)
       pending.callback(error, undefined)
     }
   }
@@ -1069,7 +1111,7 @@ export class SCSocket {
   }
 
   /** Writes one frame, holding it while a `#setAuthToken` is being signed. */
-  writeFrame(frame: string | Uint8Array): void {
+  writeFrame(frame: Frame): void {
     if (this.holds > 0) {
       this.held.push(frame)
       return
@@ -1086,8 +1128,16 @@ export class SCSocket {
     }
     const counters = this.host.counters
     counters.messagesOut++
-    counters.bytesOut += typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength
-    ws.send(frame, { binary: typeof frame !== "string" })
+    if (typeof frame === "string") {
+      counters.bytesOut += Buffer.byteLength(frame)
+      ws.send(frame, TEXT)
+    } else if (frame instanceof EncodedText) {
+      counters.bytesOut += frame.bytes.length
+      ws.send(frame.bytes, TEXT)
+    } else {
+      counters.bytesOut += frame.byteLength
+      ws.send(frame, BINARY)
+    }
   }
 
   /** @internal flushes corked writes. */
@@ -1160,6 +1210,7 @@ export class SCSocket {
   /** Registers an Effect handler for `event` on this socket only. */
   handle(event: string, handler: EventHandler): Effect.Effect<void> {
     return Effect.sync(() => {
+      if (this.handlers === undefined) this.handlers = new Map()
       this.handlers.set(event, handler)
     })
   }
