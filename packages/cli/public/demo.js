@@ -133,15 +133,17 @@
       if (!error) renderStats(stats)
     })
     renderAuth()
+    measureRoundTrip()
   })
   socket.on("close", () => setStatus("offline", false))
   socket.on("error", () => {})
 
-  setInterval(() => {
+  const measureRoundTrip = () => {
     if (socket.state !== "open") return
     const start = performance.now()
     socket.emit("echo", start, (error) => {
       if (!error) $("rtt").textContent = `${(performance.now() - start).toFixed(1)} ms`
     })
-  }, 2000)
+  }
+  setInterval(measureRoundTrip, 2000)
 })()

@@ -1,0 +1,104 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import {
+  connectClient,
+  invoke,
+  parsePrometheus,
+  publish,
+  type Sample,
+  sampleValue,
+  startApp,
+  subscribe,
+  type TestApp
+} from "./harness.js"
+
+let app: TestApp
+beforeEach(async () => {
+  app = await startApp()
+})
+afterEach(() => app.stop())
+
+const scrape = async (): Promise<ReadonlyArray<Sample>> => {
+  const res = await fetch(`${app.baseUrl}/metrics`)
+  expect(res.status).toBe(200)
+  expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/)
+  return parsePrometheus(await res.text())
+}
+
+describe("/metrics", () => {
+  it("parses as Prometheus text and lists every metric family", async () => {
+    const samples = await scrape()
+    for (const name of [
+      "socketcluster_connections",
+      "socketcluster_pending_handshakes",
+      "socketcluster_subscriptions",
+      "socketcluster_channels",
+      "socketcluster_messages_in_total",
+      "socketcluster_bytes_in_total",
+      "socketcluster_messages_out_total",
+      "socketcluster_bytes_out_total",
+      "socketcluster_ack_timeouts_total",
+      "socketcluster_connections_total"
+    ]) {
+      expect(
+        samples.some((s) => s.name === name),
+        name
+      ).toBe(true)
+    }
+  })
+
+  it("counters move when clients connect, publish and fail middleware", async () => {
+    const before = await scrape()
+    const a = await connectClient(app.port)
+    const b = await connectClient(app.port)
+    await subscribe(b, "room/metrics")
+    const received = new Promise((resolve) => b.subscribe("room/metrics").watch(resolve))
+    expect(await publish(a, "room/metrics", { text: "hello" })).toBeUndefined()
+    await received
+    const rejected = await publish(a, "room/metrics", { text: "   " })
+    expect(rejected).toMatchObject({ name: "EmptyMessageError" })
+    const subscribeRejected = await subscribe(a, "private/x").then(
+      () => undefined,
+      (error: unknown) => error
+    )
+    expect(subscribeRejected).toMatchObject({ name: "PrivateChannelError" })
+    await invoke(a, "echo", "ping")
+    // A token signed with another key: an auth failure by error name.
+    await invoke(a, "login", { username: "alice" })
+    const bad = await connectClient(app.port, { authTokenName: "other", authEngine: badTokenEngine })
+    const after = await scrape()
+    a.destroy()
+    b.destroy()
+    bad.destroy()
+
+    expect(sampleValue(after, "socketcluster_connections")).toBe(3)
+    expect(
+      sampleValue(after, "socketcluster_connections_total") - sampleValue(before, "socketcluster_connections_total")
+    ).toBe(3)
+    expect(sampleValue(after, "socketcluster_subscriptions")).toBeGreaterThanOrEqual(1)
+    expect(sampleValue(after, "socketcluster_channels")).toBeGreaterThanOrEqual(1)
+    expect(sampleValue(after, "socketcluster_publishes_total", { source: "client" })).toBe(1)
+    expect(sampleValue(after, "socketcluster_middleware_rejections_total", { type: "publishIn" })).toBe(1)
+    expect(sampleValue(after, "socketcluster_middleware_rejections_total", { type: "subscribe" })).toBe(1)
+    expect(sampleValue(after, "socketcluster_auth_failures_total", { error: "AuthTokenInvalidError" })).toBe(1)
+    expect(sampleValue(after, "socketcluster_messages_in_total")).toBeGreaterThan(
+      sampleValue(before, "socketcluster_messages_in_total")
+    )
+    expect(sampleValue(after, "socketcluster_bytes_in_total")).toBeGreaterThan(
+      sampleValue(before, "socketcluster_bytes_in_total")
+    )
+    expect(sampleValue(after, "socketcluster_messages_out_total")).toBeGreaterThan(0)
+    expect(sampleValue(after, "socketcluster_bytes_out_total")).toBeGreaterThan(0)
+    expect(sampleValue(after, "socketcluster_handshake_duration_ms_count")).toBe(3)
+    expect(sampleValue(after, "socketcluster_rpc_duration_ms_count", { event: "echo" })).toBe(1)
+  })
+})
+
+// A client auth engine that hands the server a token signed with another key.
+const foreignToken =
+  "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1c2VybmFtZSI6ImV2ZSIsImlhdCI6MTcwMDAwMDAwMH0.2m9X0hD8QZf0bXo8mJ8n3fQy3V1Zt3cJq7a2mWcW2xI"
+const badTokenEngine = {
+  saveToken: (_name: string, token: string, _options: unknown, callback: (e: unknown, t: string) => void) =>
+    callback(null, token),
+  removeToken: (_name: string, callback: (e: unknown, t: string | null) => void) => callback(null, null),
+  loadToken: (_name: string, callback: (e: unknown, t: string) => void) => callback(null, foreignToken)
+}
