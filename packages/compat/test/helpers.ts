@@ -3,6 +3,7 @@
  * socketcluster-client v14 clients and raw `ws` clients, all torn down after each test.
  */
 
+import { createHmac } from "node:crypto"
 import type { EventEmitter } from "node:events"
 import { createRequire } from "node:module"
 import { afterEach } from "vitest"
@@ -240,3 +241,22 @@ export const collector = <A = unknown>(): Collector<A> => {
       })
   }
 }
+
+/** A raw client that completed the handshake (answer to cid 1 received). */
+export const rawConnected = async (server: SCServer, authToken: unknown = null): Promise<RawClient> => {
+  const raw = await rawClient(server)
+  raw.send(JSON.stringify({ event: "#handshake", data: { authToken }, cid: 1 }))
+  await raw.waitFor((f) => f.startsWith('{"rid":1'))
+  return raw
+}
+
+const base64url = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString("base64url")
+
+/** An HS256 JWT signed with `key` (for tokens the server did not issue: expired, foreign key…). */
+export const signJwt = (payload: Record<string, unknown>, key: string = AUTH_KEY): string => {
+  const input = `${base64url({ alg: "HS256", typ: "JWT" })}.${base64url(payload)}`
+  return `${input}.${createHmac("sha256", key).update(input).digest("base64url")}`
+}
+
+/** Seconds since the epoch. */
+export const nowSeconds = (): number => Math.floor(Date.now() / 1000)
