@@ -17,7 +17,7 @@ import type { AddressInfo } from "node:net"
 import type { InvalidOptionsError } from "@effect-socketcluster/protocol"
 import { type Broker, SCServer } from "@effect-socketcluster/server"
 import { Data, Deferred, Duration, Effect, Redacted, type Scope } from "effect"
-import type { Settings } from "./Config.js"
+import { redactUrl, type Settings } from "./Config.js"
 import * as DemoApp from "./DemoApp.js"
 import * as DemoAssets from "./DemoAssets.js"
 import type { Handle } from "./Handle.js"
@@ -124,8 +124,9 @@ export const make = (settings: Settings): Effect.Effect<RunningApp, StartError, 
     if (settings.auth._tag === "Secret" && settings.auth.generated) {
       yield* Effect.logWarning("No --auth-key / AUTH_KEY: using a random key; auth tokens will not survive a restart")
     }
+    const broker = settings.brokerUrl === undefined ? "memory broker" : `broker ${redactUrl(settings.brokerUrl)}`
     yield* Effect.logInfo(
-      `listening on http://${settings.host ?? "localhost"}:${port}/ (WebSocket ${server.getPath()}${settings.smoke ? ", wire-smoke handlers" : ""})`
+      `listening on http://${settings.host ?? "localhost"}:${port}/ (WebSocket ${server.getPath()}, ${broker}${settings.smoke ? ", wire-smoke handlers" : ""})`
     )
 
     // Added last, so it runs first on shutdown: drain, then the finalizers above close the rest.

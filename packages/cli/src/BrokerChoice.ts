@@ -1,23 +1,12 @@
 /**
  * Picks the pub/sub broker from the `--broker` setting: the embedded in-memory broker
- * when unset (or `memory`), the Redis broker for a `redis://` / `rediss://` URL.
+ * when unset (or `memory`), the Redis broker (`@effect-socketcluster/broker-redis`) for
+ * a `redis://` / `rediss://` URL.
  */
-import { Broker, BrokerMemory } from "@effect-socketcluster/server"
-import { Data, Effect, Layer } from "effect"
-
-/** The broker could not be set up. */
-export class BrokerUnavailable extends Data.TaggedError("BrokerUnavailable")<{ readonly message: string }> {}
+import { BrokerRedis } from "@effect-socketcluster/broker-redis"
+import { type Broker, BrokerMemory } from "@effect-socketcluster/server"
+import { type Layer, Redacted } from "effect"
 
 /** The broker layer for `url` (`undefined`: memory). */
-export const layer = (url: string | undefined): Layer.Layer<Broker.Broker, BrokerUnavailable> =>
-  url === undefined
-    ? BrokerMemory.layer
-    : Layer.effect(
-        Broker.Broker,
-        Effect.fail(
-          new BrokerUnavailable({ message: `The Redis broker is not available in this build (${redact(url)})` })
-        )
-      )
-
-/** The URL without its password, for logs and errors. */
-export const redact = (url: string): string => url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@")
+export const layer = (url: string | undefined): Layer.Layer<Broker.Broker> =>
+  url === undefined ? BrokerMemory.layer : BrokerRedis.layer({ url: Redacted.make(url) })

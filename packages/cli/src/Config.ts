@@ -390,6 +390,9 @@ export const readSettings: Effect.Effect<Settings, InvalidSetting> = Effect.gen(
   }
 })
 
+/** A URL without its password, for logs (`redis://:***@host`). */
+export const redactUrl = (url: string): string => url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@")
+
 // Flags ---------------------------------------------------------------------------------
 
 /** What the command line asked for. */

@@ -9,7 +9,7 @@ import type { Settings } from "./Config.js"
 import * as Logging from "./Logging.js"
 
 /** Serves until the fiber is interrupted, then drains (see `App.make`). */
-export const serve = (settings: Settings): Effect.Effect<never, App.StartError | BrokerChoice.BrokerUnavailable> =>
+export const serve = (settings: Settings): Effect.Effect<never, App.StartError> =>
   App.make(settings).pipe(
     Effect.andThen(Effect.never),
     Effect.scoped,
