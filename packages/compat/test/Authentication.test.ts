@@ -71,8 +71,8 @@ describe("Authentication", () => {
     assert.strictEqual(status.authError?.message, "jwt expired")
     assert.isString(Reflect.get(status.authError ?? {}, "expiry"))
     const bad = events.find(([e]) => e === "badSocketAuthToken")
-    assert.strictEqual((bad?.[2] as { signedAuthToken: string }).signedAuthToken, token)
-    assert.strictEqual((bad?.[2] as { authError: Error }).authError.name, "AuthTokenExpiredError")
+    assert.strictEqual((bad?.[2] as { signedAuthToken: string } | undefined)?.signedAuthToken, token)
+    assert.strictEqual((bad?.[2] as { authError: Error } | undefined)?.authError?.name, "AuthTokenExpiredError")
     const deauth = events.find(([e]) => e === "deauthentication")
     assert.strictEqual(deauth?.[2], null)
     assert.isTrue(events.some(([e, err]) => e === "warning" && (err as Error).name === "AuthTokenExpiredError"))
@@ -177,7 +177,7 @@ describe("Authentication", () => {
     )
     const changes = serverEvents.filter(([e]) => e === "authenticationStateChange")
     assert.strictEqual(changes.length, 1)
-    assert.strictEqual((changes[0]?.[2] as { authToken: { username: string } }).authToken.username, "bob")
+    assert.strictEqual((changes[0]?.[2] as { authToken: { username: string } } | undefined)?.authToken?.username, "bob")
     assert.strictEqual(serverEvents.filter(([e]) => e === "deauthentication").length, 0)
     const signed = log.find(([e]) => e === "authTokenSigned")
     assert.strictEqual(signed?.[1], socket.signedAuthToken)
@@ -246,7 +246,7 @@ describe("Authentication", () => {
       ["authStateChange", "deauthenticate"]
     )
     assert.deepStrictEqual(socketLog[0]?.[1], { oldState: "authenticated", newState: "unauthenticated" })
-    assert.strictEqual((socketLog[1]?.[1] as { username: string }).username, "bob")
+    assert.strictEqual((socketLog[1]?.[1] as { username: string } | undefined)?.username, "bob")
     assert.deepStrictEqual(
       serverEvents.map(([e]) => e),
       ["authenticationStateChange", "deauthentication"]
