@@ -129,7 +129,7 @@ export class SCServerCore implements SocketHost {
     this.currentCodec = codec
     this.secure = httpServer !== undefined && "setSecureContext" in httpServer
     this.checkOrigin = Origins.compile(options.origins)
-    this.pipeline = new MiddlewarePipeline((_type, cause) => this.warn(Cause.squash(cause)))
+    this.pipeline = new MiddlewarePipeline((type, cause) => this.defect(`${type} middleware`, cause))
     this.registry = new ChannelRegistry(
       broker,
       () => this.currentCodec,
@@ -178,6 +178,10 @@ export class SCServerCore implements SocketHost {
   }
   warn(error: unknown): void {
     this.hub.emit({ _tag: "Warning", error })
+  }
+  defect(where: string, cause: Cause.Cause<unknown>): void {
+    this.warn(Cause.squash(cause))
+    this.fork(Effect.logError(`Defect in ${where}`, cause))
   }
   findHandler(event: string): EventHandler | undefined {
     return this.handlers.get(event)
@@ -506,5 +510,28 @@ export const layerRouter = (
         })
       )
       return core
+    })
+  )
+
+/**
+ * A middleware as a layer: added when the layer is built, removed when it is released.
+ *
+ * @example
+ * ```ts
+ * const NoEmpty = SCServer.middleware("publishIn", (req) =>
+ *   req.data === "" ? Effect.fail(new Error("Say something")) : Effect.void)
+ * const App = NoEmpty.pipe(Layer.provideMerge(SCServer.layer({ port: 8000 })))
+ * ```
+ */
+export const middleware = <T extends MiddlewareType>(
+  type: T,
+  mw: Middleware<T>
+): Layer.Layer<never, InvalidArgumentsError, SCServer> =>
+  Layer.effectDiscard(
+    Effect.gen(function* () {
+      const server = yield* SCServer
+      yield* Effect.acquireRelease(server.addMiddleware(type, mw), () =>
+        Effect.ignore(server.removeMiddleware(type, mw))
+      )
     })
   )

@@ -103,6 +103,8 @@ export interface SocketHost {
   runFork<A, E>(effect: Effect.Effect<A, E>): Fiber.Fiber<A, E>
   emitServerEvent(event: ServerEvent): void
   warn(error: unknown): void
+  /** Reports a bug in user code (a handler's or middleware's defect): logged and warned, never sent. */
+  defect(where: string, cause: Cause.Cause<unknown>): void
   findHandler(event: string): EventHandler | undefined
   /** connecting → open bookkeeping. */
   socketOpened(socket: SCSocket): void
@@ -1005,7 +1007,7 @@ export class SCSocket {
       const failure = Cause.findErrorOption(exit.cause)
       if (failure._tag === "Some") return respond(failure.value)
       if (Cause.hasInterruptsOnly(exit.cause)) return
-      this.host.warn(Cause.squash(exit.cause))
+      this.host.defect(`the ${event} handler`, exit.cause)
       respond(new InvalidActionError({ message: `The ${event} handler failed` }))
     })
   }

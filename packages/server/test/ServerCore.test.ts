@@ -206,6 +206,22 @@ describe("server core", () => {
     })
   )
 
+  it.live("middleware as a layer is added on build and removed on release", () =>
+    Effect.gen(function* () {
+      const server = yield* startServer()
+      yield* server.handle("echo", (d) => Effect.succeed(d))
+      const client = yield* connectClient(server)
+      const Deny = SCServer.middleware("emit", () =>
+        Effect.fail(new ApplicationError({ name: "Denied", message: "no" }))
+      )
+      const scope = yield* Scope.make()
+      yield* Layer.buildWithScope(Deny, scope).pipe(Effect.provideService(SCServer.SCServer, server))
+      assert.strictEqual(((yield* Effect.flip(invoke(client, "echo", 1))) as Error).name, "Denied")
+      yield* Scope.close(scope, Exit.void)
+      assert.strictEqual(yield* invoke(client, "echo", 2), 2)
+    })
+  )
+
   it.live("a client that stops answering pings is closed with 4001", () =>
     Effect.gen(function* () {
       const server = yield* startServer({ pingInterval: 100, pingTimeout: 300 })
