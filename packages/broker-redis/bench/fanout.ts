@@ -1,0 +1,184 @@
+/**
+ * Fan-out benchmark (not a test): deliveries per second to subscribed sockets with
+ *
+ *   memory   one server process, the in-memory broker (packages/server/examples/start.ts)
+ *   redis    two server processes sharing one Redis (examples/start-redis.ts); half the
+ *            subscribers on each, the publisher on the first
+ *
+ *   pnpm tsx packages/broker-redis/bench/fanout.ts [--subscribers 400] [--batch 50] [--seconds 5] [--rounds 3]
+ *
+ * Closed loop: the publisher sends a batch of publications (fire-and-forget `#publish`),
+ * waits until every subscriber received all of them, and repeats for the given time.
+ * Subscribers are lean raw WebSocket clients in this process (Node's built-in
+ * WebSocket) that count `#publish` frames without parsing them. Redis: `REDIS_URL`, or a
+ * private redis-server on a free port. Modes run interleaved, each round in fresh processes.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
+import { useRedisServer } from "../test/redis-server.js"
+
+const { values: args } = parseArgs({
+  options: {
+    subscribers: { type: "string", default: "400" },
+    batch: { type: "string", default: "50" },
+    seconds: { type: "string", default: "5" },
+    rounds: { type: "string", default: "3" }
+  }
+})
+const subscribers = Number(args.subscribers)
+const batch = Number(args.batch)
+const seconds = Number(args.seconds)
+const rounds = Number(args.rounds)
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+const memoryServer = here("../../server/examples/start.ts")
+const redisServer = here("../examples/start-redis.ts")
+
+interface Server {
+  readonly port: number
+  readonly stop: () => Promise<void>
+}
+
+const startServer = (file: string, env: Record<string, string>): Promise<Server> =>
+  new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", file], {
+      env: { ...process.env, ...env, PORT: "0" },
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    let out = ""
+    child.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString()
+      const match = /^listening (\d+)$/m.exec(out)
+      if (match === null) return
+      child.stdout?.removeAllListeners("data")
+      child.stdout?.resume()
+      resolve({
+        port: Number(match[1]),
+        stop: () =>
+          new Promise((done) => {
+            if (child.exitCode !== null) return done()
+            child.once("exit", () => done())
+            child.kill("SIGTERM")
+          })
+      })
+    })
+    child.once("exit", (code) => reject(new Error(`${file} exited with ${String(code)}`)))
+  })
+
+/** A lean v1 protocol client: handshake, optional subscribe, `#2` on `#1`, counts publications. */
+class LeanClient {
+  received = 0
+  private readonly ws: WebSocket
+  private cid = 0
+  private readonly pending = new Map<number, () => void>()
+
+  private constructor(port: number, onDelivery: () => void) {
+    this.ws = new WebSocket(`ws://127.0.0.1:${port}/socketcluster/`)
+    this.ws.onmessage = (event: MessageEvent) => {
+      const frame = String(event.data)
+      if (frame === "#1") return this.ws.send("#2")
+      if (frame.startsWith('{"event":"#publish"')) {
+        this.received++
+        return onDelivery()
+      }
+      const rid = /"rid":(\d+)/.exec(frame)
+      if (rid !== null) this.pending.get(Number(rid[1]))?.()
+    }
+  }
+
+  static async open(port: number, onDelivery: () => void): Promise<LeanClient> {
+    const client = new LeanClient(port, onDelivery)
+    await new Promise<void>((resolve, reject) => {
+      client.ws.onopen = () => resolve()
+      client.ws.onerror = () => reject(new Error(`cannot connect to ${port}`))
+    })
+    await client.call("#handshake", { authToken: null })
+    return client
+  }
+
+  call(event: string, data: unknown): Promise<void> {
+    const cid = ++this.cid
+    return new Promise((resolve) => {
+      this.pending.set(cid, resolve)
+      this.ws.send(JSON.stringify({ event, data, cid }))
+    })
+  }
+
+  publish(channel: string, data: unknown): void {
+    this.ws.send(JSON.stringify({ event: "#publish", data: { channel, data } }))
+  }
+
+  close(): void {
+    this.ws.close()
+  }
+}
+
+/** Runs the closed loop against subscribers spread over `ports`, publishing on the first. */
+const measure = async (ports: ReadonlyArray<number>): Promise<number> => {
+  const channel = "bench"
+  let wake: (() => void) | undefined
+  let target = 0
+  let delivered = 0
+  const onDelivery = () => {
+    delivered++
+    if (delivered >= target && wake !== undefined) {
+      const w = wake
+      wake = undefined
+      w()
+    }
+  }
+  const clients: Array<LeanClient> = []
+  for (let i = 0; i < subscribers; i++) {
+    const client = await LeanClient.open(ports[i % ports.length]!, onDelivery)
+    await client.call("#subscribe", { channel })
+    clients.push(client)
+  }
+  const publisher = await LeanClient.open(ports[0]!, () => {})
+  const start = performance.now()
+  let published = 0
+  while (performance.now() - start < seconds * 1000) {
+    target += batch * subscribers
+    const done = new Promise<void>((resolve) => {
+      wake = resolve
+    })
+    for (let i = 0; i < batch; i++) publisher.publish(channel, { s: published++ })
+    const timer = setTimeout(() => {
+      throw new Error(`deliveries stalled at ${delivered}/${target}`)
+    }, 10_000)
+    await done
+    clearTimeout(timer)
+  }
+  const elapsed = (performance.now() - start) / 1000
+  for (const client of [...clients, publisher]) client.close()
+  return delivered / elapsed
+}
+
+const redis = await useRedisServer()
+const results: Record<"memory" | "redis", Array<number>> = { memory: [], redis: [] }
+try {
+  for (let round = 1; round <= rounds; round++) {
+    const memory = await startServer(memoryServer, {})
+    results.memory.push(await measure([memory.port]))
+    await memory.stop()
+    const pair = await Promise.all([
+      startServer(redisServer, { BROKER_URL: redis.url }),
+      startServer(redisServer, { BROKER_URL: redis.url })
+    ])
+    results.redis.push(await measure(pair.map((s) => s.port)))
+    await Promise.all(pair.map((s) => s.stop()))
+    console.log(
+      `round ${round}: memory ${Math.round(results.memory.at(-1) ?? 0)}/s, redis ${Math.round(results.redis.at(-1) ?? 0)}/s`
+    )
+  }
+} finally {
+  await redis.stop()
+}
+
+const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
+console.log(`\n${subscribers} subscribers, batches of ${batch}, ${seconds} s per run, ${rounds} rounds (median)`)
+console.log("| broker | processes | deliveries/s |")
+console.log("|---|---|---|")
+console.log(`| memory | 1 | ${Math.round(median(results.memory))} |`)
+console.log(`| redis | 2 | ${Math.round(median(results.redis))} |`)
+process.exit(0)
