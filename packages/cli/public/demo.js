@@ -121,7 +121,11 @@
     const s = stats.uptimeSeconds
     $("stat-uptime").textContent = s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m` : `${Math.floor(s / 3600)}h`
   }
-  socket.subscribe("stats").watch(renderStats)
+  // Under --workers every process publishes its own counters: show this page's process only.
+  let myWorker = null
+  socket.subscribe("stats").watch((stats) => {
+    if (stats.worker === myWorker) renderStats(stats)
+  })
 
   const setStatus = (text, on) => {
     $("status").textContent = text
@@ -130,7 +134,10 @@
   socket.on("connect", () => {
     setStatus("connected", true)
     socket.emit("stats", null, (error, stats) => {
-      if (!error) renderStats(stats)
+      if (error) return
+      myWorker = stats.worker
+      $("worker").textContent = myWorker === null ? "" : `worker ${myWorker}`
+      renderStats(stats)
     })
     renderAuth()
     measureRoundTrip()

@@ -83,10 +83,19 @@ const listen = (http: Http.Server, port: number, host: string | undefined) =>
     })
   })
 
+/** Where this server runs. */
+export interface AppRole {
+  /** The worker number under `--workers` (labels metrics, shown on the page). */
+  readonly worker?: string | undefined
+}
+
 /** Starts the server described by `settings` (scoped; needs a `Broker`). */
-export const make = (settings: Settings): Effect.Effect<RunningApp, StartError, Scope.Scope | Broker.Broker> =>
+export const make = (
+  settings: Settings,
+  role: AppRole = {}
+): Effect.Effect<RunningApp, StartError, Scope.Scope | Broker.Broker> =>
   Effect.gen(function* () {
-    const metrics = new ServerMetrics()
+    const metrics = new ServerMetrics(role.worker === undefined ? {} : { worker: role.worker })
     let draining = false
     // Filled once the server resolved its path (the page needs it); requests wait for `listen` anyway.
     let assets: ReadonlyMap<string, DemoAssets.Asset> = new Map()
@@ -116,7 +125,7 @@ export const make = (settings: Settings): Effect.Effect<RunningApp, StartError, 
     yield* Logging.logServerEvents(server)
 
     const handle: Handle = (event, handler) => server.handle(event, metrics.timeRpc(event, handler))
-    yield* DemoApp.install(server, handle, metrics)
+    yield* DemoApp.install(server, handle, metrics, role.worker)
     if (settings.smoke) yield* registerSmokeHandlers(server, handle)
 
     const port = yield* listen(http, settings.port, settings.host)

@@ -31,6 +31,8 @@ export interface Stats {
   readonly messages: number
   readonly channels: number
   readonly uptimeSeconds: number
+  /** The worker that answered (under `--workers`), else `null`. */
+  readonly worker: string | null
 }
 
 const reject = (name: string, message: string) => new ApplicationError({ name, message })
@@ -50,7 +52,12 @@ const cleanName = (value: unknown): string | undefined => {
 const LoginRequest = Schema.Struct({ username: Schema.String })
 
 /** Installs the demo's middleware, procedures and stats publisher (scoped: the publisher stops with the scope). */
-export const install = (server: SCServer.SCServerCore, handle: Handle, metrics: ServerMetrics) =>
+export const install = (
+  server: SCServer.SCServerCore,
+  handle: Handle,
+  metrics: ServerMetrics,
+  worker: string | undefined
+) =>
   Effect.gen(function* () {
     const startedAt = Date.now()
     let messages = 0
@@ -115,7 +122,8 @@ export const install = (server: SCServer.SCServerCore, handle: Handle, metrics: 
       connections: server.clientsCount,
       messages,
       channels: server.registry.channelCount,
-      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000)
+      uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      worker: worker ?? null
     })
     yield* handle("stats", () => Effect.sync(currentStats))
 

@@ -87,8 +87,15 @@ const errorName = (error: unknown): string =>
  * the `/metrics` body.
  */
 export class ServerMetrics {
-  /** The context holding this instance's metric registry. */
-  readonly context: Context.Context<never> = Context.make(Metric.MetricRegistry, new Map())
+  /** The context holding this instance's metric registry and the labels every series gets. */
+  readonly context: Context.Context<never>
+
+  /** @param labels added to every series (e.g. `{ worker: "2" }` under `--workers`). */
+  constructor(labels: Readonly<Record<string, string>> = {}) {
+    this.context = Context.make(Metric.MetricRegistry, new Map()).pipe(
+      Context.add(Metric.CurrentMetricAttributes, labels)
+    )
+  }
 
   /** Counts a publication accepted from `source`. */
   readonly countPublish = (source: "client" | "server"): void =>

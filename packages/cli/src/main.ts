@@ -6,11 +6,19 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Exit } from "effect"
 import { helpText, settingsFrom } from "./Config.js"
+import * as Logging from "./Logging.js"
 import { serve } from "./Serve.js"
+import * as Workers from "./Workers.js"
 
 const program = Effect.gen(function* () {
   const { settings } = yield* settingsFrom(process.argv.slice(2), process.env)
   if (settings === undefined) return yield* Console.log(helpText())
+  if (settings.workers > 1 && !Workers.isWorker()) {
+    return yield* Workers.runPrimary(settings).pipe(
+      Effect.annotateLogs({ role: "primary" }),
+      Effect.provide(Logging.layer(settings.logFormat, settings.logLevel))
+    )
+  }
   return yield* serve(settings)
 }).pipe(Effect.tapError((error) => Console.error(error.message)))
 

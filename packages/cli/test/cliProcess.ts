@@ -1,0 +1,114 @@
+/**
+ * The real CLI as a child process (`node --import tsx src/main.ts ...`), with a way to
+ * wait for its output, and a private redis-server for the multi-process tests.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as Net from "node:net"
+import { fileURLToPath } from "node:url"
+
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url))
+const mainPath = fileURLToPath(new URL("../src/main.ts", import.meta.url))
+
+/** The parent's settings must not leak into the child. */
+export const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
+  const env = { ...process.env }
+  for (const name of ["PORT", "HOST", "AUTH_KEY", "BROKER_URL", "WORKERS", "SMOKE", "LOG_LEVEL", "LOG_FORMAT"]) {
+    delete env[name]
+  }
+  return { ...env, ...extra }
+}
+
+/** A running CLI process. */
+export interface CliProcess {
+  readonly proc: ChildProcess
+  /** Resolves with the first match of `pattern` in stdout+stderr (from `from` on); rejects if the process exits first. */
+  readonly waitFor: (pattern: RegExp, from?: number) => Promise<RegExpMatchArray>
+  readonly exited: Promise<number | null>
+  readonly output: () => string
+}
+
+/** Spawns the CLI. Signals go to node itself, not to a tsx/pnpm wrapper that could mask the exit code. */
+export const spawnCli = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv = cleanEnv()): CliProcess => {
+  const proc = spawn(process.execPath, ["--import", "tsx", mainPath, ...argv], {
+    cwd: repoRoot,
+    env,
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let output = ""
+  const waiters: Array<() => void> = []
+  const onData = (chunk: Buffer) => {
+    output += chunk.toString()
+    for (const waiter of waiters.splice(0)) waiter()
+  }
+  proc.stdout?.on("data", onData)
+  proc.stderr?.on("data", onData)
+  const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)))
+  const waitFor = (pattern: RegExp, from = 0): Promise<RegExpMatchArray> =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        const match = pattern.exec(output.slice(from))
+        if (match !== null) return resolve(match)
+        if (proc.exitCode !== null || proc.signalCode !== null) {
+          return reject(new Error(`exited ${proc.exitCode ?? proc.signalCode} before ${pattern}:\n${output}`))
+        }
+        waiters.push(check)
+      }
+      proc.once("exit", check)
+      check()
+    })
+  return { proc, waitFor, exited, output: () => output }
+}
+
+/** The port from the first "listening on http://host:PORT/" line. */
+export const listeningPort = async (cli: CliProcess): Promise<number> =>
+  Number((await cli.waitFor(/listening on http:\/\/[^:]+:(\d+)\//))[1])
+
+/** A redis-server the test owns. */
+export interface RedisServer {
+  readonly url: string
+  readonly stop: () => Promise<void>
+}
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = Net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+/**
+ * `REDIS_URL` when set, else a private `redis-server` on a free loopback port. A missing
+ * binary fails the test (install the Debian `redis-server` package).
+ */
+export const useRedis = async (): Promise<RedisServer> => {
+  const external = process.env.REDIS_URL
+  if (external !== undefined && external !== "") return { url: external, stop: async () => {} }
+  const port = await freePort()
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    { stdio: ["ignore", "pipe", "pipe"] }
+  )
+  await new Promise<void>((resolve, reject) => {
+    let output = ""
+    child.once("error", (error) => reject(new Error(`cannot start redis-server: ${error.message}`)))
+    child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}:\n${output}`)))
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString()
+      if (output.includes("Ready to accept connections")) resolve()
+    })
+  })
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve()
+        child.once("exit", () => resolve())
+        child.kill("SIGTERM")
+      })
+  }
+}
