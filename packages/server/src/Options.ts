@@ -60,8 +60,26 @@ export const ServerOptionsInput = Schema.Struct({
   maxConnections: Schema.optionalKey(PositiveInt),
   /** Max handshakes processed at once; the rest wait their turn (admission control). Default 64. */
   maxConcurrentHandshakes: Schema.optionalKey(PositiveInt),
-  /** Max nesting depth of an inbound packet; deeper frames are treated as raw messages. Default 64. */
-  maxPacketDepth: Schema.optionalKey(PositiveInt)
+  /**
+   * Max nesting depth of an inbound packet (a top-level object is depth 1). A deeper frame
+   * is not processed: the socket emits `error` (`InvalidMessageError`), each request in it
+   * with a cid is answered with that error, and before the handshake the socket closes
+   * with 4009. Measured without recursion, so no depth can overflow the stack. Default 64.
+   */
+  maxPacketDepth: Schema.optionalKey(PositiveInt),
+  /**
+   * Bytes buffered for one socket above which even frames that cannot be dropped (answers,
+   * emits) are refused: the socket is closed with 4010 (`SLOW_CONSUMER_CLOSE_CODE`) and
+   * its connection dropped at once. Bounds the memory a client that stops reading can
+   * hold. Default: the larger of 16 MiB and 4 × `outboundHighWaterMark`.
+   */
+  maxOutboundBuffer: Schema.optionalKey(PositiveInt),
+  /**
+   * Packets of one socket that may wait behind one being processed asynchronously
+   * (async middleware, token verification). At the limit the socket stops reading from
+   * TCP until half of them are done: back-pressure, no close and no error. Default 1024.
+   */
+  maxQueuedInboundPackets: Schema.optionalKey(PositiveInt)
 })
 export type ServerOptionsInput = typeof ServerOptionsInput.Type
 
@@ -91,6 +109,8 @@ export interface ServerOptions {
   readonly maxConnections: number
   readonly maxConcurrentHandshakes: number
   readonly maxPacketDepth: number
+  readonly maxOutboundBuffer: number
+  readonly maxQueuedInboundPackets: number
 }
 
 /** v14's path rule: a leading and a trailing `/` are added when missing. */
@@ -124,12 +144,20 @@ export const resolveOptions = (input: unknown = {}): Effect.Effect<ServerOptions
     )
   }
   const o = decoded.success
+  const outboundHighWaterMark = o.outboundHighWaterMark ?? 4 * 1024 * 1024
   const pingInterval = o.pingInterval ?? 8000
   const pingTimeout = o.pingTimeout ?? 20000
   if (!(o.pingTimeoutDisabled ?? false) && pingInterval >= pingTimeout) {
     return Effect.fail(
       new InvalidOptionsError({
         message: `Invalid option pingInterval: must be smaller than pingTimeout (${pingTimeout}), or clients time out`
+      })
+    )
+  }
+  if (o.maxOutboundBuffer !== undefined && o.maxOutboundBuffer < outboundHighWaterMark) {
+    return Effect.fail(
+      new InvalidOptionsError({
+        message: `Invalid option maxOutboundBuffer: must be at least outboundHighWaterMark (${outboundHighWaterMark})`
       })
     )
   }
@@ -150,14 +178,16 @@ export const resolveOptions = (input: unknown = {}): Effect.Effect<ServerOptions
     strictHandshake: o.strictHandshake ?? true,
     pubSubBatchDuration: o.pubSubBatchDuration ?? null,
     coalesceWrites: o.coalesceWrites ?? true,
-    outboundHighWaterMark: o.outboundHighWaterMark ?? 4 * 1024 * 1024,
+    outboundHighWaterMark,
     slowConsumerPolicy: o.slowConsumerPolicy ?? "dropPublications",
     maxPendingInboundRpcs: o.maxPendingInboundRpcs ?? 256,
     maxPendingOutboundAcks: o.maxPendingOutboundAcks ?? 1024,
     maxChannelNameLength: o.maxChannelNameLength ?? 512,
     maxConnections: o.maxConnections ?? Number.POSITIVE_INFINITY,
     maxConcurrentHandshakes: o.maxConcurrentHandshakes ?? 64,
-    maxPacketDepth: o.maxPacketDepth ?? 64
+    maxPacketDepth: o.maxPacketDepth ?? 64,
+    maxOutboundBuffer: o.maxOutboundBuffer ?? Math.max(16 * 1024 * 1024, 4 * outboundHighWaterMark),
+    maxQueuedInboundPackets: o.maxQueuedInboundPackets ?? 1024
   })
 }
 

@@ -72,8 +72,14 @@ export interface ServerCounters {
   bytesOut: number
   /** Server-to-client emits whose ack did not arrive within `ackTimeout`. */
   ackTimeouts: number
+  /** Publications not written to a slow consumer (`slowConsumerPolicy: "dropPublications"`). */
   droppedPublications: number
+  /** Sockets closed with 4010: over `outboundHighWaterMark` under the `disconnect` policy, or over `maxOutboundBuffer`. */
+  slowConsumerDisconnects: number
+  /** WebSocket connections accepted (handshakes started). */
   handshakes: number
+  /** Upgrades refused with HTTP 503 (`maxConnections`). */
+  rejectedUpgrades: number
 }
 
 /**
@@ -91,7 +97,9 @@ export class SCServerCore implements SocketHost {
     bytesOut: 0,
     ackTimeouts: 0,
     droppedPublications: 0,
-    handshakes: 0
+    slowConsumerDisconnects: 0,
+    handshakes: 0,
+    rejectedUpgrades: 0
   }
   /** Sockets that completed the handshake, by id. */
   readonly clients = new Map<string, SCSocket>()
@@ -206,6 +214,9 @@ export class SCServerCore implements SocketHost {
   droppedPublication(): void {
     this.counters.droppedPublications++
   }
+  slowConsumerDisconnected(): void {
+    this.counters.slowConsumerDisconnects++
+  }
   scheduleUncork(socket: SCSocket): void {
     this.uncorkQueue.push(socket)
     if (this.uncorkScheduled) return
@@ -311,6 +322,7 @@ export class SCServerCore implements SocketHost {
       return rejectUpgrade(socket, 400, "Bad Request")
     }
     if (this.clients.size + this.pendingClients.size >= this.options.maxConnections) {
+      this.counters.rejectedUpgrades++
       return rejectUpgrade(socket, 503, "Service Unavailable")
     }
     const origin = req.headers.origin ?? req.headers["sec-websocket-origin"]

@@ -33,6 +33,7 @@ import {
   InvalidMessageError,
   isIgnoredCloseCode,
   isSendableCloseCode,
+  json,
   ResourceLimitError,
   SocketProtocolError,
   socketProtocolErrorMessage,
@@ -46,6 +47,7 @@ import { EventHub } from "./EventHub.js"
 import type { AuthState, HandshakeStatus, Respond, ServerEvent, SocketEvent } from "./Events.js"
 import type { MiddlewareBlocked, MiddlewarePipeline } from "./MiddlewarePipeline.js"
 import type { ServerOptions } from "./Options.js"
+import { exceedsDepth, tooShortToExceed } from "./PacketDepth.js"
 import type { ServerCounters } from "./SCServer.js"
 
 export type SocketState = "connecting" | "open" | "closed"
@@ -118,6 +120,8 @@ export interface SocketHost {
   scheduleUncork(socket: SCSocket): void
   /** Counts a publication dropped for a slow consumer. */
   droppedPublication(socket: SCSocket): void
+  /** Counts a socket closed with 4010 for not reading. */
+  slowConsumerDisconnected(socket: SCSocket): void
   readonly handshakePermits: { readonly withPermit: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E> }
 }
 
@@ -373,11 +377,35 @@ export class SCSocket {
       if (this.state === "connecting" && this.host.options.strictHandshake) this.closeUnsafe(4009, undefined, true)
       return
     }
+    if (typeof decoded === "object" && decoded !== null) {
+      const limit = this.host.options.maxPacketDepth
+      const short = typeof message === "string" && this.host.codec() === json && tooShortToExceed(message, limit)
+      if (!short && exceedsDepth(decoded, limit)) return this.refuseTooDeep(decoded, limit)
+    }
     const classified = classify(decoded)
     if (Array.isArray(classified)) {
       for (const packet of classified) this.accept(packet as InboundPacket, message)
     } else {
       this.accept(classified as InboundPacket, message)
+    }
+  }
+
+  // A frame nested deeper than maxPacketDepth is not processed: the socket gets an error
+  // event and each request in it (read from the top level only) an error answer.
+  private refuseTooDeep(decoded: object, limit: number): void {
+    const error = new InvalidMessageError({ message: `Packet nested deeper than ${limit} levels (maxPacketDepth)` })
+    this.emitError(error)
+    if (this.state === "connecting" && this.host.options.strictHandshake) {
+      this.closeUnsafe(4009, undefined, true)
+      return
+    }
+    const requests: ReadonlyArray<unknown> = Array.isArray(decoded) ? decoded : [decoded]
+    for (const request of requests) {
+      if (typeof request !== "object" || request === null || Array.isArray(request)) continue
+      const { event, cid } = request as { readonly event?: unknown; readonly cid?: unknown }
+      if (typeof event === "string" && (typeof cid === "number" || typeof cid === "string")) {
+        this.respond(cid, error, undefined)
+      }
     }
   }
 
@@ -406,6 +434,8 @@ export class SCSocket {
     }
     if (this.busy) {
       this.inbox.push({ packet, message })
+      // Back-pressure instead of an unbounded queue: stop reading from TCP until it drains.
+      if (this.inbox.length >= this.host.options.maxQueuedInboundPackets && !this.ws.isPaused) this.ws.pause()
       return
     }
     this.process(packet, message)
@@ -429,6 +459,7 @@ export class SCSocket {
       const next = this.inbox.shift()!
       this.process(next.packet, next.message)
     }
+    if (this.ws.isPaused && this.inbox.length <= this.host.options.maxQueuedInboundPackets >> 1) this.ws.resume()
   }
 
   /** The work for one packet, or undefined when it was handled synchronously. */
@@ -932,6 +963,7 @@ export class SCSocket {
     if (frame === undefined) return
     if (this.ws.bufferedAmount > this.host.options.outboundHighWaterMark) {
       if (this.host.options.slowConsumerPolicy === "disconnect") {
+        this.host.slowConsumerDisconnected(this)
         this.disconnectUnsafe(SLOW_CONSUMER_CLOSE_CODE, "Slow consumer: outbound buffer over limit")
       } else {
         this.host.droppedPublication(this)
@@ -1120,6 +1152,7 @@ export class SCSocket {
     }
     const ws = this.ws
     if (ws.readyState !== 1) return
+    if (ws.bufferedAmount > this.host.options.maxOutboundBuffer) return this.outboundOverflow()
     if (this.host.options.coalesceWrites && !this.corked) {
       const raw = (ws as unknown as { readonly _socket?: { cork(): void } })._socket
       if (raw !== undefined) {
@@ -1140,6 +1173,16 @@ export class SCSocket {
       counters.bytesOut += frame.byteLength
       ws.send(frame, BINARY)
     }
+  }
+
+  // The peer stopped reading and even frames that cannot be dropped (answers, emits) no
+  // longer fit: close at once (4010) and drop the connection, because a close frame queued
+  // behind the full buffer would keep it alive until ws's 30 s close timeout.
+  private outboundOverflow(): void {
+    if (this.state === "closed") return
+    this.host.slowConsumerDisconnected(this)
+    this.closeUnsafe(SLOW_CONSUMER_CLOSE_CODE, "Slow consumer: outbound buffer over maxOutboundBuffer", false)
+    this.ws.terminate()
   }
 
   /** @internal flushes corked writes. */
