@@ -59,7 +59,7 @@ describe("--workers", () => {
     for (const got of await Promise.all(received)) expect(got).toEqual(texts)
 
     // A worker crash is logged and the worker comes back.
-    const [, pid] = (await cli.waitFor(/worker 2 \(pid (\d+)\) listening/)) as unknown as [string, string]
+    const pid = (await cli.waitFor(/worker 2 \(pid (\d+)\) listening/))[1]
     const before = cli.output().length
     process.kill(Number(pid), "SIGKILL")
     await cli.waitFor(new RegExp(`worker 2 \\(pid ${pid}\\) died \\(SIGKILL\\); restarting`), before)
