@@ -18,7 +18,8 @@ interface PendingSubscription {
 
 // Kept small: with 10,000 channels of one subscriber each, this is most of the memory per channel.
 interface ChannelEntry {
-  readonly sockets: Set<SCSocket>
+  /** The subscribers: one socket is held directly, a Set only from the second on. */
+  sockets: SCSocket | Set<SCSocket> | undefined
   exchangeInterest: number
   watchers: Set<(data: unknown) => void> | undefined
   /** "ready" once the broker carries the channel; pending while it is being asked; undefined while nobody is interested. */
@@ -38,7 +39,7 @@ export class ChannelRegistry {
   /** Number of channels with at least one local subscriber or exchange subscription. */
   get channelCount(): number {
     let n = 0
-    for (const e of this.entries.values()) if (e.sockets.size > 0 || e.exchangeInterest > 0) n++
+    for (const e of this.entries.values()) if (e.sockets !== undefined || e.exchangeInterest > 0) n++
     return n
   }
 
@@ -50,13 +51,14 @@ export class ChannelRegistry {
   }
 
   subscribers(channel: string): ReadonlySet<SCSocket> {
-    return this.entries.get(channel)?.sockets ?? new Set()
+    const sockets = this.entries.get(channel)?.sockets
+    return sockets === undefined ? new Set() : sockets instanceof Set ? sockets : new Set([sockets])
   }
 
   private entry(channel: string): ChannelEntry {
     let e = this.entries.get(channel)
     if (e === undefined) {
-      e = { sockets: new Set(), exchangeInterest: 0, watchers: undefined, broker: undefined }
+      e = { sockets: undefined, exchangeInterest: 0, watchers: undefined, broker: undefined }
       this.entries.set(channel, e)
     }
     return e
@@ -84,7 +86,7 @@ export class ChannelRegistry {
   }
 
   private release(channel: string, e: ChannelEntry): void {
-    if (e.sockets.size > 0 || e.exchangeInterest > 0) return
+    if (e.sockets !== undefined || e.exchangeInterest > 0) return
     if (e.watchers === undefined || e.watchers.size === 0) this.entries.delete(channel)
     if (e.broker !== undefined) {
       e.broker = undefined
@@ -95,7 +97,9 @@ export class ChannelRegistry {
   addSocket(socket: SCSocket, channel: string): Effect.Effect<void, BrokerError> {
     return Effect.suspend(() => {
       const e = this.entry(channel)
-      e.sockets.add(socket)
+      if (e.sockets === undefined) e.sockets = socket
+      else if (e.sockets instanceof Set) e.sockets.add(socket)
+      else if (e.sockets !== socket) e.sockets = new Set([e.sockets, socket])
       return this.ensureBroker(channel, e)
     })
   }
@@ -103,7 +107,14 @@ export class ChannelRegistry {
   /** Synchronous: from now on `socket` gets nothing from `channel`. */
   removeSocket(socket: SCSocket, channel: string): void {
     const e = this.entries.get(channel)
-    if (e === undefined || !e.sockets.delete(socket)) return
+    if (e === undefined || e.sockets === undefined) return
+    if (e.sockets instanceof Set) {
+      if (!e.sockets.delete(socket)) return
+      if (e.sockets.size === 0) e.sockets = undefined
+    } else {
+      if (e.sockets !== socket) return
+      e.sockets = undefined
+    }
     this.release(channel, e)
   }
 
@@ -129,7 +140,7 @@ export class ChannelRegistry {
     watchers.add(watcher)
     return () => {
       watchers.delete(watcher)
-      if (watchers.size === 0 && e.sockets.size === 0 && e.exchangeInterest === 0) this.entries.delete(channel)
+      if (watchers.size === 0 && e.sockets === undefined && e.exchangeInterest === 0) this.entries.delete(channel)
     }
   }
 
@@ -137,10 +148,11 @@ export class ChannelRegistry {
   readonly deliver = (channel: string, data: unknown): void => {
     const e = this.entries.get(channel)
     if (e === undefined) return
-    if (e.sockets.size > 0) {
+    const sockets = e.sockets
+    if (sockets !== undefined) {
       let frame: Frame | undefined
       let failed = false
-      const many = e.sockets.size > 1
+      const many = sockets instanceof Set && sockets.size > 1
       const encoded = (): Frame | undefined => {
         if (frame === undefined && !failed) {
           try {
@@ -153,7 +165,8 @@ export class ChannelRegistry {
         }
         return frame
       }
-      for (const socket of e.sockets) socket.deliver(channel, data, encoded)
+      if (sockets instanceof Set) for (const socket of sockets) socket.deliver(channel, data, encoded)
+      else sockets.deliver(channel, data, encoded)
     }
     if (e.exchangeInterest > 0 && e.watchers !== undefined) for (const watcher of e.watchers) watcher(data)
   }
