@@ -15,8 +15,11 @@ import { Effect } from "effect"
 /** v14's middleware callback. */
 export type Next = (error?: unknown, value?: unknown) => void
 
-/** A v14 middleware: the callback form, or a native async function called with `req` only. */
-export type V14Middleware<Req> = ((req: Req, next: Next) => void) | ((req: Req) => Promise<unknown>)
+/**
+ * A v14 middleware: the callback form `(req, next) => void`, or a native async function
+ * (`async (req) => …`, called with `req` only: resolving passes, throwing blocks).
+ */
+export type V14Middleware<Req> = (req: Req, next: Next) => void | Promise<unknown>
 
 const isNativeAsync = (fn: unknown): boolean => Object.prototype.toString.call(fn) === "[object AsyncFunction]"
 
