@@ -19,7 +19,7 @@ export type Next = (error?: unknown, value?: unknown) => void
  * A v14 middleware: the callback form `(req, next) => void`, or a native async function
  * (`async (req) => …`, called with `req` only: resolving passes, throwing blocks).
  */
-export type V14Middleware<Req> = (req: Req, next: Next) => void | Promise<unknown>
+export type V14Middleware<Req> = (req: Req, next: Next) => unknown
 
 const isNativeAsync = (fn: unknown): boolean => Object.prototype.toString.call(fn) === "[object AsyncFunction]"
 
