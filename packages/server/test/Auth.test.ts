@@ -167,6 +167,37 @@ describe("authentication", () => {
     })
   )
 
+  it.live("waitForAuth with an expired token: the subscribe fails with the expiry error and skips middleware", () =>
+    Effect.gen(function* () {
+      const server = yield* startServer({ authKey: KEY })
+      let middlewareRuns = 0
+      yield* server.addMiddleware("subscribe", () =>
+        Effect.sync(() => {
+          middlewareRuns++
+        })
+      )
+      yield* server.handle("login", (_d, socket) => socket.setAuthToken({ user: "fay", exp: nowS() - 1 }))
+      const raw = yield* rawClient(server)
+      raw.send(JSON.stringify({ event: "#handshake", data: {}, cid: 1 }))
+      yield* raw.waitFor((f) => f.startsWith('{"rid":1'))
+      raw.send(JSON.stringify({ event: "login", cid: 2 }))
+      yield* raw.waitFor((f) => f.startsWith('{"rid":2'))
+      raw.send(JSON.stringify({ event: "#subscribe", data: { channel: "private", waitForAuth: true }, cid: 3 }))
+      const answer = JSON.parse(yield* raw.waitFor((f) => f.startsWith('{"rid":3')))
+      assert.strictEqual(answer.error.name, "AuthTokenExpiredError")
+      assert.strictEqual(answer.error.message, "The socket auth token has expired")
+      assert.strictEqual(middlewareRuns, 0)
+      // The expiry check removed the token before answering.
+      const removeAt = raw.frames.findIndex((f) => f.includes("#removeAuthToken"))
+      const answerAt = raw.frames.findIndex((f) => f.startsWith('{"rid":3'))
+      assert.isTrue(removeAt >= 0 && removeAt < answerAt)
+      // Without waitForAuth the same socket subscribes (now unauthenticated) through the middleware.
+      raw.send(JSON.stringify({ event: "#subscribe", data: { channel: "public" }, cid: 4 }))
+      assert.strictEqual(yield* raw.waitFor((f) => f.startsWith('{"rid":4')), '{"rid":4}')
+      assert.strictEqual(middlewareRuns, 1)
+    })
+  )
+
   it.live("authenticate middleware: a plain rejection keeps the token on the client, a bad-token one removes it", () =>
     Effect.gen(function* () {
       const server = yield* startServer({ authKey: KEY })
