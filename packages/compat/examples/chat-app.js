@@ -38,7 +38,7 @@ export function startChatApp(port = Number(process.env.PORT ?? 8000)) {
   scServer.addMiddleware(scServer.MIDDLEWARE_PUBLISH_IN, (req, next) => {
     const token = req.socket.authToken
     if (!token) return next(appError("NotAuthenticatedError", "Log in first"))
-    const text = req.data && req.data.text
+    const text = req.data?.text
     if (typeof text !== "string" || text.length === 0 || text.length > 500) {
       return next(appError("InvalidMessageError", "A message is {text} with 1 to 500 characters"))
     }
