@@ -5,10 +5,14 @@
  *   redis    two server processes sharing one Redis (examples/start-redis.ts); half the
  *            subscribers on each, the publisher on the first
  *
- *   pnpm tsx packages/broker-redis/bench/fanout.ts [--subscribers 400] [--batch 50] [--seconds 5] [--rounds 3]
+ *   pnpm tsx packages/broker-redis/bench/fanout.ts [--subscribers 400] [--batch 50] [--publishers 50] [--seconds 5] [--rounds 3]
  *
- * Closed loop: the publisher sends a batch of publications (fire-and-forget `#publish`),
- * waits until every subscriber received all of them, and repeats for the given time.
+ * Closed loop: publisher sockets send a batch of publications (fire-and-forget
+ * `#publish`, round-robin over the publishers), wait until every subscriber received all
+ * of them, and repeat for the given time. The server runs one socket's packets one after
+ * the other, each publish waiting for the broker's answer (a Redis round trip with Redis),
+ * so with one publisher socket the figure is bound by that latency; several publishers
+ * measure the fan-out itself.
  * Subscribers are lean raw WebSocket clients in this process (Node's built-in
  * WebSocket) that count `#publish` frames without parsing them. Redis: `REDIS_URL`, or a
  * private redis-server on a free port. Modes run interleaved, each round in fresh processes.
@@ -22,12 +26,14 @@ const { values: args } = parseArgs({
   options: {
     subscribers: { type: "string", default: "400" },
     batch: { type: "string", default: "50" },
+    publishers: { type: "string", default: "50" },
     seconds: { type: "string", default: "5" },
     rounds: { type: "string", default: "3" }
   }
 })
 const subscribers = Number(args.subscribers)
 const batch = Number(args.batch)
+const publisherCount = Number(args.publishers)
 const seconds = Number(args.seconds)
 const rounds = Number(args.rounds)
 
@@ -134,7 +140,8 @@ const measure = async (ports: ReadonlyArray<number>): Promise<number> => {
     await client.call("#subscribe", { channel })
     clients.push(client)
   }
-  const publisher = await LeanClient.open(ports[0]!, () => {})
+  const publishers: Array<LeanClient> = []
+  for (let i = 0; i < publisherCount; i++) publishers.push(await LeanClient.open(ports[0]!, () => {}))
   const start = performance.now()
   let published = 0
   while (performance.now() - start < seconds * 1000) {
@@ -142,7 +149,7 @@ const measure = async (ports: ReadonlyArray<number>): Promise<number> => {
     const done = new Promise<void>((resolve) => {
       wake = resolve
     })
-    for (let i = 0; i < batch; i++) publisher.publish(channel, { s: published++ })
+    for (let i = 0; i < batch; i++) publishers[published % publisherCount]!.publish(channel, { s: published++ })
     const timer = setTimeout(() => {
       throw new Error(`deliveries stalled at ${delivered}/${target}`)
     }, 10_000)
@@ -150,7 +157,7 @@ const measure = async (ports: ReadonlyArray<number>): Promise<number> => {
     clearTimeout(timer)
   }
   const elapsed = (performance.now() - start) / 1000
-  for (const client of [...clients, publisher]) client.close()
+  for (const client of [...clients, ...publishers]) client.close()
   return delivered / elapsed
 }
 
@@ -176,7 +183,9 @@ try {
 }
 
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
-console.log(`\n${subscribers} subscribers, batches of ${batch}, ${seconds} s per run, ${rounds} rounds (median)`)
+console.log(
+  `\n${subscribers} subscribers, ${publisherCount} publishers, batches of ${batch}, ${seconds} s per run, ${rounds} rounds (median)`
+)
 console.log("| broker | processes | deliveries/s |")
 console.log("|---|---|---|")
 console.log(`| memory | 1 | ${Math.round(median(results.memory))} |`)

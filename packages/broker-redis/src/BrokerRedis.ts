@@ -90,6 +90,22 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
     const connected = Latch.makeUnsafe(false)
     let everConnected = false
     let lostAt: number | undefined
+    let subscriberDropped = false
+
+    const ready: Effect.Effect<void, Broker.BrokerError> = connected.await.pipe(
+      Effect.timeoutOrElse({
+        duration: connectTimeout,
+        orElse: () =>
+          Effect.fail(
+            new Broker.BrokerError({ message: `Redis broker not connected within ${Duration.format(connectTimeout)}` })
+          )
+      })
+    )
+
+    // Before the first connection, wait for it (a server accepts sockets before the broker is
+    // up); once started, an outage fails fast instead.
+    const started = <A>(effect: Effect.Effect<A, Broker.BrokerError>): Effect.Effect<A, Broker.BrokerError> =>
+      Effect.suspend(() => (everConnected ? effect : Effect.andThen(ready, effect)))
 
     const onMessage = (message: string, redisChannel: string): void => {
       const channel = redisChannel.slice(prefix.length)
@@ -127,6 +143,7 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
     const onDown = (error: unknown): void => {
       // An error on a live connection (e.g. a command error) is not an outage.
       if (bothReady()) return
+      if (!subscriber.isReady) subscriberDropped = true
       connected.closeUnsafe()
       if (!everConnected || lostAt !== undefined) return
       lostAt = Date.now()
@@ -143,7 +160,9 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
       for (const channel of strayed) if (!live.has(channel)) sendUnsubscribe(channel)
       strayed.clear()
       // node-redis resubscribes before it reports 'ready': these channels are carried again.
-      PubSub.publishUnsafe(notices, { _tag: "ConnectionRestored", downtimeMs, resubscribed: live.size })
+      const resubscribed = subscriberDropped ? live.size : 0
+      subscriberDropped = false
+      PubSub.publishUnsafe(notices, { _tag: "ConnectionRestored", downtimeMs, resubscribed })
     }
 
     for (const client of [publisher, subscriber]) {
@@ -164,34 +183,26 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
     // Both connect in the background; connect() settles once connected or when the schedule gives up.
     for (const client of [publisher, subscriber]) client.connect().catch(() => undefined)
 
-    const ready: Effect.Effect<void, Broker.BrokerError> = connected.await.pipe(
-      Effect.timeoutOrElse({
-        duration: connectTimeout,
-        orElse: () =>
-          Effect.fail(
-            new Broker.BrokerError({ message: `Redis broker not connected within ${Duration.format(connectTimeout)}` })
-          )
-      })
-    )
-
     return Broker.Broker.of({
       subscribe: (channel) =>
-        Effect.suspend(() => {
-          if (!subscriber.isReady) return Effect.fail(unavailable(new Error("not connected")))
-          live.add(channel)
-          strayed.delete(channel)
-          return Effect.callback<void, Broker.BrokerError>((resume) => {
-            batcher.request(
-              "subscribe",
-              channel,
-              () => resume(Effect.void),
-              (error) => {
-                live.delete(channel)
-                resume(Effect.fail(unavailable(error)))
-              }
-            )
+        started(
+          Effect.suspend(() => {
+            if (!subscriber.isReady) return Effect.fail(unavailable(new Error("not connected")))
+            live.add(channel)
+            strayed.delete(channel)
+            return Effect.callback<void, Broker.BrokerError>((resume) => {
+              batcher.request(
+                "subscribe",
+                channel,
+                () => resume(Effect.void),
+                (error) => {
+                  live.delete(channel)
+                  resume(Effect.fail(unavailable(error)))
+                }
+              )
+            })
           })
-        }),
+        ),
       unsubscribe: (channel) =>
         Effect.suspend(() => {
           // Local delivery stops now; Redis stops sending once it has the UNSUBSCRIBE.
@@ -214,20 +225,22 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
           })
         }),
       publish: (channel, data) =>
-        Effect.suspend(() => {
-          let message: string
-          try {
-            message = Payload.encode(data)
-          } catch (error) {
-            return Effect.fail(new Broker.BrokerError({ message: `Cannot encode publication: ${describe(error)}` }))
-          }
-          return Effect.callback<void, Broker.BrokerError>((resume) => {
-            publisher.publish(prefix + channel, message).then(
-              () => resume(Effect.void),
-              (error: unknown) => resume(Effect.fail(unavailable(error)))
-            )
+        started(
+          Effect.suspend(() => {
+            let message: string
+            try {
+              message = Payload.encode(data)
+            } catch (error) {
+              return Effect.fail(new Broker.BrokerError({ message: `Cannot encode publication: ${describe(error)}` }))
+            }
+            return Effect.callback<void, Broker.BrokerError>((resume) => {
+              publisher.publish(prefix + channel, message).then(
+                () => resume(Effect.void),
+                (error: unknown) => resume(Effect.fail(unavailable(error)))
+              )
+            })
           })
-        }),
+        ),
       onPublication: (handler) =>
         Effect.acquireRelease(
           Effect.sync(() => {

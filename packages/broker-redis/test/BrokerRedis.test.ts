@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Broker } from "@effect-socketcluster/server"
-import { ConfigProvider, Context, Effect, Layer, Queue, Schedule } from "effect"
+import { ConfigProvider, Context, Effect, Fiber, Layer, Queue, Schedule, Stream } from "effect"
 import { createClient } from "redis"
 import { afterAll, beforeAll } from "vitest"
 import * as BrokerRedis from "../src/BrokerRedis.js"
@@ -98,6 +98,28 @@ describe("BrokerRedis", () => {
         { local: true }
       )
     )
+  )
+
+  it.live("serves subscribe and publish made before Redis came up once it does", () =>
+    Effect.gen(function* () {
+      const late = yield* Effect.acquireRelease(Effect.promise(spawnRedisServer), (r) => Effect.promise(r.stop))
+      yield* Effect.promise(late.stop)
+      const context = yield* Layer.build(BrokerRedis.layer({ url: late.url, reconnect: Schedule.spaced("20 millis") }))
+      const broker = Context.get(context, Broker.Broker)
+      const inbox = yield* Queue.unbounded<unknown>()
+      yield* broker.onPublication((_, data) => Queue.offerUnsafe(inbox, data))
+      const notices = yield* broker.notices.pipe(Stream.take(1), Stream.runCollect, Effect.forkScoped)
+      const early = yield* Effect.forkScoped(
+        Effect.andThen(broker.subscribe("early"), broker.publish("early", "first"))
+      )
+      yield* Effect.promise(late.restart)
+      yield* Fiber.join(early)
+      assert.strictEqual(yield* Queue.take(inbox), "first")
+      // Coming up is not a recovery: no notice until an outage happens.
+      yield* Effect.promise(late.stop)
+      const [lost] = yield* Fiber.join(notices)
+      assert.strictEqual(lost?._tag, "ConnectionLost")
+    })
   )
 
   it.live("reads BROKER_URL and BROKER_PREFIX through layerConfig", () =>
