@@ -50,7 +50,10 @@ describe("binary and unicode payloads through Redis", () => {
           const watcher = yield* watched.messages.pipe(Stream.take(3), Stream.runCollect, Effect.forkScoped)
           const [subscriber, publisher] = yield* Effect.acquireRelease(
             Effect.promise(() => Promise.all([connect(port), connect(port)])),
-            (clients) => Effect.sync(() => clients.forEach((c) => c.destroy()))
+            (clients) =>
+              Effect.sync(() => {
+                for (const c of clients) c.destroy()
+              })
           )
           const inbox = new Inbox()
           yield* Effect.promise(() => subscribe(subscriber, channel, inbox))
