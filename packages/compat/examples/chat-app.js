@@ -2,6 +2,7 @@
 // over pub/sub, middleware guarding all of it. The only line that differs from the
 // socketcluster-server@14 version is the import:
 //   import socketClusterServer from "socketcluster-server"
+import { pathToFileURL } from "node:url"
 import * as socketClusterServer from "@effect-socketcluster/compat"
 
 const USERS = { alice: "alice-password", bob: "bob-password" }
@@ -98,4 +99,9 @@ export function startChatApp(port = Number(process.env.PORT ?? 8000)) {
     if (scServer.isReady) resolve(scServer)
     else scServer.once("ready", () => resolve(scServer))
   })
+}
+
+// Run directly (PORT and AUTH_KEY from the environment): tsx packages/compat/examples/chat-app.js
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  startChatApp().then((scServer) => console.log(`chat app listening on port ${scServer.httpServer.address().port}`))
 }
