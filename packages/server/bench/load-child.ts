@@ -152,7 +152,7 @@ process.on("message", (message: { readonly cmd: string } & Record<string, number
         pendingRpcs,
         rpcP50: quantile(latencies, 0.5),
         rpcP99: quantile(latencies, 0.99),
-        rpcMax: latencies.reduce((m, v) => (v > m ? v : m), 0)
+        rpcMax: latencies.reduce((m, v) => Math.max(m, v), 0)
       })
       latencies = []
       return
