@@ -6,7 +6,7 @@
  *   node --expose-gc --import tsx packages/server/bench/soak.ts --duration 600 --clients 5000
  *
  * Options (all optional): --duration s (600) --clients n (5000) --channels n (50)
- * --rate publications/s (500) --rpc requests/s (500) --interval s (10) --out file.md
+ * --rate publications/s (100) --rpc requests/s (500) --interval s (10) --out file.md
  */
 import { fork } from "node:child_process"
 import { writeFileSync } from "node:fs"
@@ -18,7 +18,7 @@ import { argNumber, argString, childMessage, mib, startChild } from "./script-to
 const duration = argNumber("duration", 600)
 const clientCount = argNumber("clients", 5000)
 const channels = argNumber("channels", 50)
-const rate = argNumber("rate", 500)
+const rate = argNumber("rate", 100)
 const rpcRate = argNumber("rpc", 500)
 const interval = argNumber("interval", 10)
 const out = argString("out", "")
@@ -54,7 +54,8 @@ const soak = (server: SCServer.SCServerCore) =>
     let published = 0
     let expected = 0
     let cursor = 0
-    const perTick = Math.max(1, Math.round(rate / 10))
+    // Small steady steps (every 10 ms), not bursts: a soak measures a sustainable load.
+    const perTick = Math.max(1, Math.round(rate / 100))
     const publisher = setInterval(() => {
       for (let i = 0; i < perTick; i++) {
         const c = cursor++ % channels
@@ -63,7 +64,7 @@ const soak = (server: SCServer.SCServerCore) =>
         Effect.runSync(server.exchange.publish(channel, { s: seq[c]!++ }))
         published++
       }
-    }, 100)
+    }, 10)
 
     const delay = monitorEventLoopDelay({ resolution: 1 })
     delay.enable()
