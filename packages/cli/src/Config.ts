@@ -473,7 +473,7 @@ export const helpText = (): string => {
   return [
     "effect-socketcluster: a SocketCluster v14 server with a demo page, /health and /metrics",
     "",
-    "Usage: pnpm start [options]      (flags win over environment variables)",
+    "Usage: ./dev start [options]   (or pnpm start, or tsx packages/cli/src/main.ts; flags win over environment variables)",
     "",
     "Options:",
     ...rows,
