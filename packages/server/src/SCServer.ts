@@ -261,13 +261,7 @@ export class SCServerCore implements SocketHost {
     type: T,
     middleware: Middleware<T>
   ): Effect.Effect<void, InvalidArgumentsError> {
-    return Effect.suspend(() => {
-      if (!isMiddlewareType(type)) {
-        return Effect.fail(new InvalidArgumentsError({ message: `Middleware type "${String(type)}" is not supported` }))
-      }
-      this.pipeline.add(type, middleware)
-      return Effect.void
-    })
+    return withMiddlewareType(type, () => this.pipeline.add(type, middleware))
   }
 
   /** Removes every occurrence of `middleware` from the chain of `type`. */
@@ -275,13 +269,7 @@ export class SCServerCore implements SocketHost {
     type: T,
     middleware: Middleware<T>
   ): Effect.Effect<void, InvalidArgumentsError> {
-    return Effect.suspend(() => {
-      if (!isMiddlewareType(type)) {
-        return Effect.fail(new InvalidArgumentsError({ message: `Middleware type "${String(type)}" is not supported` }))
-      }
-      this.pipeline.remove(type, middleware)
-      return Effect.void
-    })
+    return withMiddlewareType(type, () => this.pipeline.remove(type, middleware))
   }
 
   /** Replaces the codec for every later encode/decode, open sockets included. */
@@ -321,7 +309,7 @@ export class SCServerCore implements SocketHost {
     if (pathname !== this.options.path || !this.accepting) {
       return rejectUpgrade(socket, 400, "Bad Request")
     }
-    if (this.clients.size + this.pendingClients.size >= this.options.maxConnections) {
+    if (this.clients.size + this.pendingClients.size + this.upgradeQueue.length >= this.options.maxConnections) {
       this.counters.rejectedUpgrades++
       return rejectUpgrade(socket, 503, "Service Unavailable")
     }
@@ -332,6 +320,55 @@ export class SCServerCore implements SocketHost {
       this.warn(new ServerProtocolError({ message }))
       return rejectUpgrade(socket, 403, message)
     }
+    this.admitUpgrade(req, socket, head)
+  }
+
+  // Admission control: at most `maxUpgradesPerTurn` upgrades are processed per event-loop
+  // turn; the rest wait in arrival order and run in later turns (`setImmediate`), so the
+  // established sockets' I/O is served between the batches of a reconnect storm.
+  private upgradeQueue: Array<PendingUpgrade> = []
+  private upgradesThisTurn = 0
+  private upgradeTurnScheduled = false
+
+  private admitUpgrade(req: Http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.upgradeQueue.length === 0 && this.upgradesThisTurn < this.options.maxUpgradesPerTurn) {
+      this.upgradesThisTurn++
+      this.scheduleUpgradeTurn()
+      return this.upgrade(req, socket, head)
+    }
+    this.upgradeQueue.push({ req, socket, head })
+    this.scheduleUpgradeTurn()
+  }
+
+  private scheduleUpgradeTurn(): void {
+    if (this.upgradeTurnScheduled) return
+    this.upgradeTurnScheduled = true
+    setImmediate(this.upgradeTurn)
+  }
+
+  private readonly upgradeTurn = (): void => {
+    this.upgradeTurnScheduled = false
+    const limit = this.options.maxUpgradesPerTurn
+    const queue = this.upgradeQueue
+    let admitted = 0
+    let taken = 0
+    while (admitted < limit && taken < queue.length) {
+      const next = queue[taken++]!
+      // A client that gave up while queued costs nothing more.
+      if (next.socket.destroyed || !this.accepting) {
+        next.socket.destroy()
+        continue
+      }
+      admitted++
+      this.upgrade(next.req, next.socket, next.head)
+    }
+    queue.splice(0, taken)
+    // Upgrades arriving in the next poll phase share this turn's budget.
+    this.upgradesThisTurn = admitted
+    if (queue.length > 0 || admitted > 0) this.scheduleUpgradeTurn()
+  }
+
+  private upgrade(req: Http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const upgrade = () => this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req))
     if (!this.pipeline.has("handshakeWS")) return upgrade()
     const fiber = this.fork(this.pipeline.run("handshakeWS", { request: req }))
@@ -355,6 +392,22 @@ export class SCServerCore implements SocketHost {
     this.hub.emit({ _tag: "Handshake", socket })
   }
 }
+
+interface PendingUpgrade {
+  readonly req: Http.IncomingMessage
+  readonly socket: Duplex
+  readonly head: Buffer
+}
+
+// Types come from users at run time too (the compat facade passes strings through).
+const withMiddlewareType = (type: string, f: () => void): Effect.Effect<void, InvalidArgumentsError> =>
+  Effect.suspend(() => {
+    if (!isMiddlewareType(type)) {
+      return Effect.fail(new InvalidArgumentsError({ message: `Middleware type "${type}" is not supported` }))
+    }
+    f()
+    return Effect.void
+  })
 
 const rejectUpgrade = (socket: Duplex, status: number, body: string): void => {
   if (!socket.writable) return void socket.destroy()

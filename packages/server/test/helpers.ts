@@ -61,48 +61,44 @@ export const startServer = (
     return Context.get(context, SCServer.SCServer)
   })
 
-/** Connects a real socketcluster-client v14 and waits for its `connect` event (closed with the scope). */
+const newClient = (server: SCServer.SCServerCore, options: Record<string, unknown>): ClientSocket => {
+  const client = scClient.create({
+    hostname: "127.0.0.1",
+    port: server.sourcePort,
+    multiplex: false,
+    autoReconnect: false,
+    ...options
+  })
+  client.on("error", () => {})
+  return client
+}
+
+/** Creates a client without waiting for it to connect (destroyed with the scope). */
+export const createClient = (server: SCServer.SCServerCore, options: Record<string, unknown> = {}) =>
+  Effect.acquireRelease(
+    Effect.sync(() => newClient(server, options)),
+    (client) => Effect.sync(() => client.destroy())
+  )
+
+/** Connects a real socketcluster-client v14 and waits for its `connect` event (destroyed with the scope). */
 export const connectClient = (
   server: SCServer.SCServerCore,
   options: Record<string, unknown> = {}
 ): Effect.Effect<ClientSocket, unknown, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.callback<ClientSocket, unknown>((resume) => {
-      const client = scClient.create({
-        hostname: "127.0.0.1",
-        port: server.sourcePort,
-        multiplex: false,
-        autoReconnect: false,
-        ...options
-      })
+      const client = newClient(server, options)
       const onConnect = () => {
         client.off("connectAbort", onAbort)
         resume(Effect.succeed(client))
       }
       const onAbort = (code: unknown, reason: unknown) => {
         client.off("connect", onConnect)
+        client.destroy()
         resume(Effect.fail(new Error(`connectAbort ${String(code)} ${String(reason)}`)))
       }
       client.once("connect", onConnect)
       client.once("connectAbort", onAbort)
-      client.on("error", () => {})
-    }),
-    (client) => Effect.sync(() => client.destroy())
-  )
-
-/** Creates a client without waiting for it to connect. */
-export const createClient = (server: SCServer.SCServerCore, options: Record<string, unknown> = {}) =>
-  Effect.acquireRelease(
-    Effect.sync(() => {
-      const client = scClient.create({
-        hostname: "127.0.0.1",
-        port: server.sourcePort,
-        multiplex: false,
-        autoReconnect: false,
-        ...options
-      })
-      client.on("error", () => {})
-      return client
     }),
     (client) => Effect.sync(() => client.destroy())
   )
