@@ -2,9 +2,9 @@
  * A child process holding many lean raw `ws` SocketCluster clients for the hardening
  * scripts (soak, handshake storm). Driven over IPC:
  *
- * - `{ cmd: "connect", port, count, channels, concurrency }`: opens `count` sockets (at most
- *   `concurrency` handshakes in flight), each subscribed to `soak-<i % channels>` when
- *   `channels > 0`; answers `{ type: "connected", ms, failed }`.
+ * - `{ cmd: "connect", port, count, channels, concurrency, token? }`: opens `count` sockets (at
+ *   most `concurrency` handshakes in flight, each offering `token` when given), each
+ *   subscribed to `soak-<i % channels>` when `channels > 0`; answers `{ type: "connected", ms, failed }`.
  * - `{ cmd: "rpc", perSecond }`: steady `echo` RPCs spread over the clients.
  * - `{ cmd: "stats" }`: answers `{ type: "stats", ... }` (and resets the RPC latency window).
  * - `{ cmd: "close" }`: closes every socket and exits.
@@ -61,12 +61,12 @@ const onFrame = (client: Lean, text: string) => {
 }
 
 /** Opens one client, handshakes and subscribes; resolves when the last answer arrived. */
-const open = (port: number, channel: string | undefined) =>
+const open = (port: number, channel: string | undefined, token: string | undefined) =>
   new Promise<Lean>((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/socketcluster/`, { perMessageDeflate: false })
     const client: Lean = { ws, nextCid: 1000, lastSeq: -1, pending: new Map() }
     let stage = 0
-    ws.on("open", () => ws.send(JSON.stringify({ event: "#handshake", data: {}, cid: 1 })))
+    ws.on("open", () => ws.send(JSON.stringify({ event: "#handshake", data: { authToken: token ?? null }, cid: 1 })))
     ws.on("message", (data: Buffer) => {
       const text = data.toString()
       if (stage === 0 && text.startsWith('{"rid":1,')) {
@@ -88,7 +88,13 @@ const open = (port: number, channel: string | undefined) =>
     })
   })
 
-const connect = async (port: number, count: number, channels: number, concurrency: number) => {
+const connect = async (
+  port: number,
+  count: number,
+  channels: number,
+  concurrency: number,
+  token: string | undefined
+) => {
   const started = performance.now()
   let next = 0
   let failed = 0
@@ -96,7 +102,7 @@ const connect = async (port: number, count: number, channels: number, concurrenc
     while (next < count) {
       const i = next++
       try {
-        clients.push(await open(port, channels > 0 ? `soak-${i % channels}` : undefined))
+        clients.push(await open(port, channels > 0 ? `soak-${i % channels}` : undefined, token))
       } catch {
         failed++
       }
@@ -128,10 +134,10 @@ const quantile = (values: Array<number>, q: number) => {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!
 }
 
-process.on("message", (message: { readonly cmd: string } & Record<string, number>) => {
+process.on("message", (message: { readonly cmd: string; readonly token?: string } & Record<string, number>) => {
   switch (message.cmd) {
     case "connect":
-      void connect(message.port!, message.count!, message.channels ?? 0, message.concurrency ?? 100)
+      void connect(message.port!, message.count!, message.channels ?? 0, message.concurrency ?? 100, message.token)
       return
     case "rpc":
       startRpc(message.perSecond!)

@@ -79,7 +79,13 @@ export const ServerOptionsInput = Schema.Struct({
    * (async middleware, token verification). At the limit the socket stops reading from
    * TCP until half of them are done: back-pressure, no close and no error. Default 1024.
    */
-  maxQueuedInboundPackets: Schema.optionalKey(PositiveInt)
+  maxQueuedInboundPackets: Schema.optionalKey(PositiveInt),
+  /**
+   * Upgrades processed per event-loop turn (admission control for reconnect storms). The
+   * rest wait, in arrival order, for later turns, so established sockets are served
+   * between batches; waiting upgrades count towards `maxConnections`. Default 32.
+   */
+  maxUpgradesPerTurn: Schema.optionalKey(PositiveInt)
 })
 export type ServerOptionsInput = typeof ServerOptionsInput.Type
 
@@ -111,6 +117,7 @@ export interface ServerOptions {
   readonly maxPacketDepth: number
   readonly maxOutboundBuffer: number
   readonly maxQueuedInboundPackets: number
+  readonly maxUpgradesPerTurn: number
 }
 
 /** v14's path rule: a leading and a trailing `/` are added when missing. */
@@ -187,7 +194,8 @@ export const resolveOptions = (input: unknown = {}): Effect.Effect<ServerOptions
     maxConcurrentHandshakes: o.maxConcurrentHandshakes ?? 64,
     maxPacketDepth: o.maxPacketDepth ?? 64,
     maxOutboundBuffer: o.maxOutboundBuffer ?? Math.max(16 * 1024 * 1024, 4 * outboundHighWaterMark),
-    maxQueuedInboundPackets: o.maxQueuedInboundPackets ?? 1024
+    maxQueuedInboundPackets: o.maxQueuedInboundPackets ?? 1024,
+    maxUpgradesPerTurn: o.maxUpgradesPerTurn ?? 32
   })
 }
 
