@@ -35,6 +35,18 @@ const droppedPublications = Metric.counter("dropped_publications_total", {
   description: "Publications dropped for slow consumers",
   incremental: true
 })
+const slowConsumerDisconnects = Metric.counter("slow_consumer_disconnects_total", {
+  description: "Sockets closed with 4010 for buffering too much outbound data",
+  incremental: true
+})
+const handshakesTotal = Metric.counter("handshakes_total", {
+  description: "WebSocket connections accepted (handshakes started)",
+  incremental: true
+})
+const rejectedUpgrades = Metric.counter("rejected_upgrades_total", {
+  description: "Upgrades refused with HTTP 503 (maxConnections)",
+  incremental: true
+})
 const connectionsTotal = Metric.counter("connections_total", {
   description: "Sockets that completed the handshake",
   incremental: true
@@ -183,6 +195,21 @@ export class ServerMetrics {
         droppedPublications,
         ctx,
         counterOf(() => server.counters.droppedPublications)
+      ),
+      Metric.registerUnsafe(
+        slowConsumerDisconnects,
+        ctx,
+        counterOf(() => server.counters.slowConsumerDisconnects)
+      ),
+      Metric.registerUnsafe(
+        handshakesTotal,
+        ctx,
+        counterOf(() => server.counters.handshakes)
+      ),
+      Metric.registerUnsafe(
+        rejectedUpgrades,
+        ctx,
+        counterOf(() => server.counters.rejectedUpgrades)
       )
     ]
     // Touch the event-driven series so they are exported (as 0) before the first event.

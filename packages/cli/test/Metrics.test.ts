@@ -37,6 +37,9 @@ describe("/metrics", () => {
       "socketcluster_messages_out_total",
       "socketcluster_bytes_out_total",
       "socketcluster_ack_timeouts_total",
+      "socketcluster_handshakes_total",
+      "socketcluster_rejected_upgrades_total",
+      "socketcluster_slow_consumer_disconnects_total",
       "socketcluster_connections_total"
     ]) {
       expect(
@@ -89,6 +92,9 @@ describe("/metrics", () => {
     expect(sampleValue(after, "socketcluster_messages_out_total")).toBeGreaterThan(0)
     expect(sampleValue(after, "socketcluster_bytes_out_total")).toBeGreaterThan(0)
     expect(sampleValue(after, "socketcluster_handshake_duration_ms_count")).toBe(3)
+    expect(
+      sampleValue(after, "socketcluster_handshakes_total") - sampleValue(before, "socketcluster_handshakes_total")
+    ).toBe(3)
     expect(sampleValue(after, "socketcluster_rpc_duration_ms_count", { event: "echo" })).toBe(1)
   })
 })
