@@ -24,6 +24,7 @@ export interface ClientSocket {
   publish(channel: string, data: unknown, callback?: (error: unknown) => void): void
   disconnect(code?: number): void
   destroy(): void
+  getSignedAuthToken(): string | null
 }
 export interface ClientChannel {
   readonly name: string

@@ -1,0 +1,78 @@
+import { Effect } from "effect"
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
+import * as Logging from "../src/Logging.js"
+import { connectClient, invoke, startApp, subscribe, type TestApp } from "./harness.js"
+
+interface LogLine {
+  readonly message: unknown
+  readonly level: string
+  readonly annotations: Readonly<Record<string, unknown>>
+}
+
+// Collects the JSON log lines written to console.log and resolves waiters on a match.
+const captureLogs = () => {
+  const lines: Array<LogLine> = []
+  const raw: Array<string> = []
+  const waiters: Array<{ readonly test: (line: LogLine) => boolean; readonly resolve: (line: LogLine) => void }> = []
+  const spy = vi.spyOn(console, "log").mockImplementation((text: unknown) => {
+    raw.push(String(text))
+    const line = JSON.parse(String(text)) as LogLine
+    lines.push(line)
+    for (const w of waiters.splice(0)) {
+      if (w.test(line)) w.resolve(line)
+      else waiters.push(w)
+    }
+  })
+  const waitFor = (test: (line: LogLine) => boolean): Promise<LogLine> =>
+    new Promise((resolve) => {
+      const found = lines.find(test)
+      if (found !== undefined) return resolve(found)
+      waiters.push({ test, resolve })
+    })
+  return { lines, raw, waitFor, restore: () => spy.mockRestore() }
+}
+
+const text = (line: LogLine): string => (Array.isArray(line.message) ? String(line.message[0]) : String(line.message))
+
+describe("logging", () => {
+  let logs: ReturnType<typeof captureLogs>
+  beforeEach(() => {
+    logs = captureLogs()
+  })
+  afterEach(() => logs.restore())
+
+  it("honours the minimum level", async () => {
+    await Effect.runPromise(
+      Effect.all([Effect.logDebug("d"), Effect.logInfo("i"), Effect.logWarning("w"), Effect.logError("e")]).pipe(
+        Effect.provide(Logging.layer("json", "Warn"))
+      )
+    )
+    expect(logs.lines.map((l) => [l.level, text(l)])).toEqual([
+      ["WARN", "w"],
+      ["ERROR", "e"]
+    ])
+  })
+
+  describe("server events", () => {
+    let app: TestApp
+    beforeEach(async () => {
+      app = await startApp(["--log-level", "debug"])
+    })
+    afterEach(() => app.stop())
+
+    it("carry socketId and channel annotations, and never an auth token", async () => {
+      const client = await connectClient(app.port)
+      await subscribe(client, "room/logs")
+      const line = await logs.waitFor((l) => text(l) === "subscribe" && l.annotations.channel === "room/logs")
+      expect(line.annotations.socketId).toBe(client.id)
+
+      await invoke(client, "login", { username: "carol" })
+      await logs.waitFor((l) => text(l) === "auth state" && l.annotations.socketId === client.id)
+      const token = client.getSignedAuthToken() ?? ""
+      expect(token.length).toBeGreaterThan(20)
+      for (const raw of logs.raw) expect(raw).not.toContain(token)
+      for (const raw of logs.raw) expect(raw).not.toContain("carol")
+      client.destroy()
+    })
+  })
+})
