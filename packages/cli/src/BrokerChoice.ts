@@ -7,6 +7,6 @@ import { BrokerRedis } from "@effect-socketcluster/broker-redis"
 import { type Broker, BrokerMemory } from "@effect-socketcluster/server"
 import { type Layer, Redacted } from "effect"
 
-/** The broker layer for `url` (`undefined`: memory). */
-export const layer = (url: string | undefined): Layer.Layer<Broker.Broker> =>
-  url === undefined ? BrokerMemory.layer : BrokerRedis.layer({ url: Redacted.make(url) })
+/** The broker layer for `url` (`undefined`: memory); `prefix` namespaces channels in Redis. */
+export const layer = (url: string | undefined, prefix = "sc:"): Layer.Layer<Broker.Broker> =>
+  url === undefined ? BrokerMemory.layer : BrokerRedis.layer({ url: Redacted.make(url), prefix })

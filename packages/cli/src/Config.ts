@@ -123,6 +123,13 @@ export const settingSpecs = {
     "memory",
     "Pub/sub broker (memory: this process only)"
   ),
+  brokerPrefix: spec(
+    "broker-prefix",
+    "BROKER_PREFIX",
+    "a string (may be empty)",
+    "sc:",
+    "Prefix of every channel name in Redis, so several apps can share one Redis"
+  ),
   workers: spec(
     "workers",
     "WORKERS",
@@ -173,6 +180,8 @@ export interface Settings {
   readonly drainPeriod: number
   /** `undefined`: the in-memory broker. */
   readonly brokerUrl: string | undefined
+  /** Channel-name prefix in Redis. */
+  readonly brokerPrefix: string
   readonly workers: number
   readonly smoke: boolean
 }
@@ -369,6 +378,10 @@ export const readSettings: Effect.Effect<Settings, InvalidSetting> = Effect.gen(
   )
   const drainPeriod = yield* int("drainPeriod", 0, 2 ** 31 - 1, 5000)
   const brokerUrl = yield* readBroker
+  const brokerPrefix = yield* read(
+    "brokerPrefix",
+    Config.String(settingSpecs.brokerPrefix.env).pipe(Config.withDefault("sc:"))
+  )
   const workers = yield* int("workers", 1, 256, 1)
   const smoke = yield* read("smoke", Config.Boolean(settingSpecs.smoke.env).pipe(Config.withDefault(false)))
   return {
@@ -385,6 +398,7 @@ export const readSettings: Effect.Effect<Settings, InvalidSetting> = Effect.gen(
     logFormat,
     drainPeriod,
     brokerUrl,
+    brokerPrefix,
     workers,
     smoke
   }

@@ -16,7 +16,7 @@ export const serve = (settings: Settings): Effect.Effect<never, App.StartError> 
     Effect.andThen(Effect.never),
     Effect.scoped,
     worker === undefined ? (effect) => effect : Effect.annotateLogs({ worker }),
-    Effect.provide(BrokerChoice.layer(settings.brokerUrl)),
+    Effect.provide(BrokerChoice.layer(settings.brokerUrl, settings.brokerPrefix)),
     Effect.provide(Logging.layer(settings.logFormat, settings.logLevel))
   )
 }

@@ -34,6 +34,7 @@ describe("settings", () => {
       logFormat: "pretty",
       drainPeriod: 5000,
       brokerUrl: undefined,
+      brokerPrefix: "sc:",
       workers: 1,
       smoke: false
     })

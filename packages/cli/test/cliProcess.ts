@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Net from "node:net"
 import { fileURLToPath } from "node:url"
+import { settingSpecs } from "../src/Config.js"
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url))
 const mainPath = fileURLToPath(new URL("../src/main.ts", import.meta.url))
@@ -12,9 +13,7 @@ const mainPath = fileURLToPath(new URL("../src/main.ts", import.meta.url))
 /** The parent's settings must not leak into the child. */
 export const cleanEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
   const env = { ...process.env }
-  for (const name of ["PORT", "HOST", "AUTH_KEY", "BROKER_URL", "WORKERS", "SMOKE", "LOG_LEVEL", "LOG_FORMAT"]) {
-    delete env[name]
-  }
+  for (const { env: name } of Object.values(settingSpecs)) delete env[name]
   return { ...env, ...extra }
 }
 
