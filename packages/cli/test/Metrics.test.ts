@@ -99,6 +99,25 @@ describe("/metrics", () => {
   })
 })
 
+describe("/metrics ack timeouts", () => {
+  it("counts a server emit whose ack never comes", async () => {
+    const quick = await startApp(["--ack-timeout", "50"])
+    try {
+      const client = await connectClient(quick.port)
+      const socket = quick.server.clients.get(client.id ?? "")
+      expect(socket).toBeDefined()
+      // The client has no listener for "ping", so it never answers.
+      const error = await new Promise((resolve) => socket?.emitUnsafe("ping", 1, (e) => resolve(e)))
+      expect(error).toMatchObject({ name: "TimeoutError" })
+      const samples = parsePrometheus(await (await fetch(`${quick.baseUrl}/metrics`)).text())
+      expect(sampleValue(samples, "socketcluster_ack_timeouts_total")).toBe(1)
+      client.destroy()
+    } finally {
+      await quick.stop()
+    }
+  })
+})
+
 // A client auth engine that hands the server a token signed with another key.
 const foreignToken =
   "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ1c2VybmFtZSI6ImV2ZSIsImlhdCI6MTcwMDAwMDAwMH0.2m9X0hD8QZf0bXo8mJ8n3fQy3V1Zt3cJq7a2mWcW2xI"
