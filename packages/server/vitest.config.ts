@@ -5,6 +5,8 @@ export default defineProject({
     name: "server",
     include: ["test/**/*.test.ts"],
     environment: "node",
-    setupFiles: ["test/setup.ts"]
+    setupFiles: ["test/setup.ts"],
+    // The hardening tests measure memory after a full collection (global.gc).
+    execArgv: ["--expose-gc"]
   }
 })
