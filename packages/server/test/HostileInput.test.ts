@@ -132,7 +132,7 @@ describe("hostile input", () => {
         c.send(`{"event":"echo","data":${deepArrayJson(1_000_000)},"cid":4}`)
         assert.strictEqual(((yield* answerTo(c, 4)).error as { name: string }).name, "InvalidMessageError")
         // Deep objects in a batch: each request in it is refused.
-        const deepObject = '{"a":'.repeat(100) + "1" + "}".repeat(100)
+        const deepObject = `${'{"a":'.repeat(100)}1${"}".repeat(100)}`
         c.send(`[{"event":"echo","data":${deepObject},"cid":5},{"event":"echo","data":1,"cid":6}]`)
         assert.strictEqual(((yield* answerTo(c, 5)).error as { name: string }).name, "InvalidMessageError")
         assert.strictEqual(((yield* answerTo(c, 6)).error as { name: string }).name, "InvalidMessageError")
