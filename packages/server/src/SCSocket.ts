@@ -25,7 +25,6 @@ import {
   type Cid,
   type CodecEngine,
   classify,
-  dehydrate,
   hydrate,
   type InboundPacket,
   InvalidActionError,
@@ -49,6 +48,7 @@ import type { MiddlewareBlocked, MiddlewarePipeline } from "./MiddlewarePipeline
 import type { ServerOptions } from "./Options.js"
 import { exceedsDepth, tooShortToExceed } from "./PacketDepth.js"
 import type { ServerCounters } from "./SCServer.js"
+import { toWireError } from "./WireError.js"
 
 export type SocketState = "connecting" | "open" | "closed"
 
@@ -547,7 +547,7 @@ export class SCSocket {
         const b = blocked.value
         if (!b.silent && host.options.middlewareEmitWarnings) host.warn(b.error)
         const code = b.statusCode ?? 4008
-        if (hasCid(cid)) this.sendObject({ rid: cid, error: dehydrate(b.error), data: { code } })
+        if (hasCid(cid)) this.sendObject({ rid: cid, error: toWireError(b.error), data: { code } })
         this.disconnectUnsafe(code)
         return
       }
@@ -585,7 +585,7 @@ export class SCSocket {
     if (authenticated && this.authState === "authenticated") this.triggerAuthEvents("unauthenticated")
     if (hasCid(cid) && this.state === "open") {
       const data: Record<string, unknown> = { id: this.id, pingTimeout: host.options.pingTimeout }
-      if (authError !== undefined) data.authError = dehydrate(authError)
+      if (authError !== undefined) data.authError = toWireError(authError)
       data.isAuthenticated = this.authState === "authenticated"
       this.sendObject({ rid: cid, data })
     }
@@ -645,7 +645,7 @@ export class SCSocket {
         this.respond(cid, undefined, { isAuthenticated: this.authState === "authenticated", authError: null })
         return
       }
-      const authError = dehydrate(outcome.error)
+      const authError = toWireError(outcome.error)
       if (outcome.isBad) {
         this.deauthenticateUnsafe()
         if (hasCid(cid)) this.sendObject({ rid: cid, error: authError, data: { isAuthenticated: false, authError } })
@@ -768,7 +768,7 @@ export class SCSocket {
     const answer = (error: unknown) => {
       if (!hasCid(packet.cid)) return
       const obj: Record<string, unknown> = { rid: packet.cid }
-      if (error !== undefined) obj.error = dehydrate(error)
+      if (error !== undefined) obj.error = toWireError(error)
       if (packet.batch) this.queueBatch(obj)
       else this.sendObject(obj)
     }
@@ -1054,7 +1054,7 @@ export class SCSocket {
   private respond(cid: Cid | undefined, error: unknown, data: unknown): void {
     if (!hasCid(cid)) return
     const obj: Record<string, unknown> = { rid: cid }
-    if (error !== undefined && error !== null) obj.error = dehydrate(error)
+    if (error !== undefined && error !== null) obj.error = toWireError(error)
     if (data !== undefined) obj.data = data
     this.sendObject(obj)
   }
