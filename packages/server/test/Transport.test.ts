@@ -11,7 +11,7 @@ describe("transport", () => {
     Effect.gen(function* () {
       const Health = HttpRouter.add("GET", "/health", HttpServerResponse.text("ok"))
       const Sc = SCServer.layerRouter({ authKey: "k".repeat(40) })
-      const App = Layer.mergeAll(HttpRouter.serve(Health, { disableListenLog: true }), Sc).pipe(
+      const App = Layer.mergeAll(HttpRouter.serve(Health, { disableListenLog: true, disableLogger: true }), Sc).pipe(
         Layer.provide(HttpRouter.layer),
         Layer.provideMerge(NodeHttpServer.layer(Http.createServer, { port: 0, host: "127.0.0.1" }))
       )
