@@ -9,8 +9,11 @@
  */
 import { Effect, Queue, Stream } from "effect"
 
+// Shared by every hub without listeners: most sockets never get one.
+const none: ReadonlyArray<never> = []
+
 export class EventHub<A> {
-  private listeners: ReadonlyArray<(event: A) => void> = []
+  private listeners: ReadonlyArray<(event: A) => void> = none
 
   constructor(private readonly bufferSize = 4096) {}
 

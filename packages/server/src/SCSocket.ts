@@ -88,6 +88,8 @@ export const upgradeRequest = (req: IncomingMessage): UpgradeRequest => ({
 /** What the socket writer takes: a text frame, a binary frame, or pre-encoded text. */
 export type Frame = string | Uint8Array | EncodedText
 
+const noChannels: ReadonlySet<string> = new Set()
+
 const TEXT = { binary: false } as const
 const BINARY = { binary: true } as const
 
@@ -179,13 +181,15 @@ export class SCSocket {
   authToken: unknown = null
   /** The JWT the client holds, or null. */
   signedAuthToken: string | null = null
-  /** Channels this socket is subscribed to, in subscription order. */
-  readonly channels = new Set<string>()
+  // Allocated on first use, like the other per-socket collections: memory per idle
+  // socket is a headline figure (most sockets of a big server never use most of them).
+  private channelSet: Set<string> | undefined
   /** Per-socket event handlers (take precedence over the server's); allocated on first use. */
   private handlers: Map<string, EventHandler> | undefined
   /** Inbound bytes (text frames counted as UTF-8 length). */
   bytesReceived = 0
 
+  /** The socket's own events (synchronous listeners; `events` is the Stream view). */
   readonly hub = new EventHub<SocketEvent>()
   /** @internal set by the transport. */
   corked = false
@@ -198,15 +202,17 @@ export class SCSocket {
   private nextPing: number
   private handshakeReceived = false
   private busy = false
-  private readonly inbox: Array<{ readonly packet: InboundPacket; readonly message: string | Buffer }> = []
+  private inbox: Array<{ readonly packet: InboundPacket; readonly message: string | Buffer }> | undefined
   private holds = 0
-  private held: Array<Frame> = []
+  private held: Array<Frame> | undefined
   private batch: Array<object> | undefined
-  private publishOutChain: Array<{
-    readonly channel: string
-    readonly data: unknown
-    readonly frame: () => Frame | undefined
-  }> = []
+  private publishOutChain:
+    | Array<{
+        readonly channel: string
+        readonly data: unknown
+        readonly frame: () => Frame | undefined
+      }>
+    | undefined
   private publishOutBusy = false
 
   constructor(
@@ -227,6 +233,20 @@ export class SCSocket {
   }
   get remoteFamily(): string | undefined {
     return this.request.socket.remoteFamily
+  }
+
+  /** Channels this socket is subscribed to, in subscription order. */
+  get channels(): ReadonlySet<string> {
+    return this.channelSet ?? noChannels
+  }
+
+  private addChannel(channel: string): void {
+    if (this.channelSet === undefined) this.channelSet = new Set()
+    this.channelSet.add(channel)
+  }
+
+  private removeChannel(channel: string): boolean {
+    return this.channelSet?.delete(channel) ?? false
   }
 
   getState(): SocketState {
@@ -303,7 +323,7 @@ export class SCSocket {
     this.host.socketClosed(this, wasOpen)
     if (wasOpen) {
       for (const channel of Array.from(this.channels)) {
-        this.channels.delete(channel)
+        this.removeChannel(channel)
         this.host.unsubscribe(this, channel)
         this.hub.emit({ _tag: "Unsubscribe", channel })
         this.host.emitServerEvent({ _tag: "Unsubscription", socket: this, channel })
@@ -313,7 +333,7 @@ export class SCSocket {
       this.hub.emit({ _tag: "Disconnect", code, data })
     } else {
       for (const channel of Array.from(this.channels)) this.host.unsubscribe(this, channel)
-      this.channels.clear()
+      this.channelSet = undefined
       this.host.emitServerEvent({ _tag: "ConnectionAbort", socket: this, code, data })
       this.host.emitServerEvent({ _tag: "Closure", socket: this, code, data })
       this.hub.emit({ _tag: "ConnectAbort", code, data })
@@ -322,8 +342,8 @@ export class SCSocket {
     if (!isIgnoredCloseCode(code)) {
       this.emitError(new SocketProtocolError({ message: socketProtocolErrorMessage(code, data), code }))
     }
-    this.inbox.length = 0
-    this.publishOutChain = []
+    this.inbox = undefined
+    this.publishOutChain = undefined
     if (closeWs) {
       const wsCode = isSendableCloseCode(code) ? code : 1000
       try {
@@ -433,6 +453,7 @@ export class SCSocket {
       }
     }
     if (this.busy) {
+      if (this.inbox === undefined) this.inbox = []
       this.inbox.push({ packet, message })
       // Back-pressure instead of an unbounded queue: stop reading from TCP until it drains.
       if (this.inbox.length >= this.host.options.maxQueuedInboundPackets && !this.ws.isPaused) this.ws.pause()
@@ -455,11 +476,13 @@ export class SCSocket {
   }
 
   private drain(): void {
-    while (!this.busy && this.inbox.length > 0 && this.state !== "closed") {
+    while (!this.busy && this.inbox !== undefined && this.inbox.length > 0 && this.state !== "closed") {
       const next = this.inbox.shift()!
       this.process(next.packet, next.message)
     }
-    if (this.ws.isPaused && this.inbox.length <= this.host.options.maxQueuedInboundPackets >> 1) this.ws.resume()
+    const queued = this.inbox?.length ?? 0
+    if (queued === 0) this.inbox = undefined
+    if (this.ws.isPaused && queued <= this.host.options.maxQueuedInboundPackets >> 1) this.ws.resume()
   }
 
   /** The work for one packet, or undefined when it was handled synchronously. */
@@ -811,12 +834,12 @@ export class SCSocket {
         answer(error)
         return undefined
       }
-      this.channels.add(packet.channel)
+      this.addChannel(packet.channel)
       return host.subscribe(this, packet.channel).pipe(
         Effect.matchEffect({
           onFailure: (cause) =>
             Effect.sync(() => {
-              this.channels.delete(packet.channel)
+              this.removeChannel(packet.channel)
               host.unsubscribe(this, packet.channel)
               const error = new BrokerError({
                 message: `Failed to subscribe socket to the ${packet.channel} channel - ${cause.message}`
@@ -856,7 +879,7 @@ export class SCSocket {
       this.respond(cid, error, undefined)
       return
     }
-    this.channels.delete(channel)
+    this.removeChannel(channel)
     this.host.unsubscribe(this, channel)
     this.hub.emit({ _tag: "Unsubscribe", channel })
     this.host.emitServerEvent({ _tag: "Unsubscription", socket: this, channel })
@@ -912,7 +935,7 @@ export class SCSocket {
   kickOutUnsafe(channel?: string, message?: unknown): void {
     const channels = channel === undefined ? Array.from(this.channels) : [channel]
     for (const ch of channels) {
-      this.channels.delete(ch)
+      this.removeChannel(ch)
       this.host.unsubscribe(this, ch)
       this.sendObject({ event: "#kickOut", data: { message, channel: ch } })
     }
@@ -929,13 +952,15 @@ export class SCSocket {
       this.writePublication(frame())
       return
     }
+    if (this.publishOutChain === undefined) this.publishOutChain = []
     this.publishOutChain.push({ channel, data, frame })
     if (!this.publishOutBusy) this.runPublishOut()
   }
 
   private runPublishOut(): void {
-    const item = this.publishOutChain.shift()
+    const item = this.publishOutChain?.shift()
     if (item === undefined || this.state === "closed") {
+      this.publishOutChain = undefined
       this.publishOutBusy = false
       return
     }
@@ -1147,6 +1172,7 @@ export class SCSocket {
   /** Writes one frame, holding it while a `#setAuthToken` is being signed. */
   writeFrame(frame: Frame): void {
     if (this.holds > 0) {
+      if (this.held === undefined) this.held = []
       this.held.push(frame)
       return
     }
@@ -1196,8 +1222,8 @@ export class SCSocket {
   private releaseHeld(): void {
     if (this.holds > 0) return
     const held = this.held
-    this.held = []
-    for (const frame of held) this.writeFrame(frame)
+    this.held = undefined
+    if (held !== undefined) for (const frame of held) this.writeFrame(frame)
   }
 
   /** @internal reports an error on the socket (socket `error` + server `warning`). */
