@@ -5,7 +5,7 @@
  * - `{ cmd: "connect", port, count, channels, concurrency, token? }`: opens `count` sockets (at
  *   most `concurrency` handshakes in flight, each offering `token` when given), each
  *   subscribed to `soak-<i % channels>` when `channels > 0`; answers `{ type: "connected", ms, failed }`.
- * - `{ cmd: "rpc", perSecond }`: steady `echo` RPCs spread over the clients.
+ * - `{ cmd: "rpc", perSecond }`: steady `echo` RPCs spread over the clients; `{ cmd: "quiet" }` stops them.
  * - `{ cmd: "stats" }`: answers `{ type: "stats", ... }` (and resets the RPC latency window).
  * - `{ cmd: "close" }`: closes every socket and exits.
  *
@@ -141,6 +141,9 @@ process.on("message", (message: { readonly cmd: string; readonly token?: string 
       return
     case "rpc":
       startRpc(message.perSecond!)
+      return
+    case "quiet":
+      if (rpcTimer !== undefined) clearInterval(rpcTimer)
       return
     case "stats": {
       let pendingRpcs = 0

@@ -1,6 +1,7 @@
 /**
  * Soak: a server in this process, N lean clients in a child process, steady pub/sub and
- * RPC for a while; every interval it records RSS, heap, event-loop delay, deliveries and
+ * RPC for a while; every interval it records RSS, heap (after a full collection when run
+ * with --expose-gc), memory outside the heap, event-loop delay, deliveries and
  * RPC latency, and at the end checks that no message was lost or reordered.
  *
  *   node --expose-gc --import tsx packages/server/bench/soak.ts --duration 600 --clients 5000
@@ -72,7 +73,7 @@ const soak = (server: SCServer.SCServerCore) =>
     const started = Date.now()
     const gc = (globalThis as { gc?: () => void }).gc
     const header =
-      "| t (s) | clients | RSS MiB | heap MiB | ELD p50 ms | ELD p99 ms | ELD max ms | published | delivered | expected | lost | RPC/s | RPC p99 ms |"
+      "| t (s) | clients | RSS MiB | heap used / total MiB | external MiB | ELD p50 ms | ELD p99 ms | ELD max ms | published | delivered | expected | lost | RPC/s | RPC p99 ms |"
     console.log(header)
     let lastRpc = 0
     let samples = 0
@@ -85,7 +86,7 @@ const soak = (server: SCServer.SCServerCore) =>
       gc?.()
       const memory = process.memoryUsage()
       rss.push(memory.rss)
-      const row = `| ${Math.round((Date.now() - started) / 1000)} | ${server.clientsCount} | ${mib(memory.rss)} | ${mib(memory.heapUsed)} | ${(delay.percentile(50) / 1e6).toFixed(1)} | ${(delay.percentile(99) / 1e6).toFixed(1)} | ${(delay.max / 1e6).toFixed(1)} | ${published} | ${stats.received} | ${expected} | ${stats.lost} | ${Math.round((stats.rpcAnswered - lastRpc) / interval)} | ${stats.rpcP99.toFixed(1)} |`
+      const row = `| ${Math.round((Date.now() - started) / 1000)} | ${server.clientsCount} | ${mib(memory.rss)} | ${mib(memory.heapUsed)} / ${mib(memory.heapTotal)} | ${mib(memory.external)} | ${(delay.percentile(50) / 1e6).toFixed(1)} | ${(delay.percentile(99) / 1e6).toFixed(1)} | ${(delay.max / 1e6).toFixed(1)} | ${published} | ${stats.received} | ${expected} | ${stats.lost} | ${Math.round((stats.rpcAnswered - lastRpc) / interval)} | ${stats.rpcP99.toFixed(1)} |`
       lastRpc = stats.rpcAnswered
       delay.reset()
       rows.push(row)
@@ -93,6 +94,7 @@ const soak = (server: SCServer.SCServerCore) =>
       samples++
     }
     clearInterval(publisher)
+    child.send({ cmd: "quiet" })
     // Let the last publications arrive before the final count.
     await new Promise((resolve) => setTimeout(resolve, 2000))
     const finalP = childMessage<Stats>(child, "stats")
