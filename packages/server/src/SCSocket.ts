@@ -197,6 +197,7 @@ export class SCSocket {
   private cid = 1
   private pendingAcks: Map<number, PendingAck> | undefined
   private pendingInboundRpcs = 0
+  private publishesInFlight = 0
   private readonly openedAt = Date.now()
   private lastSeen = this.openedAt
   private nextPing: number
@@ -918,7 +919,20 @@ export class SCSocket {
         onSuccess: () => Effect.sync(() => this.respond(cid, undefined, req.ackData))
       })
     )
-    if (!host.pipeline.has("publishIn")) return doPublish
+    // Handing the message to the broker is what must happen in arrival order; waiting for
+    // the broker's confirmation need not hold up this socket's next packets (a remote broker
+    // would otherwise cap one socket at one publish per round trip). `runFork` starts the
+    // fiber synchronously, so brokers receive publishes in order. Past
+    // `maxPendingInboundRpcs` unconfirmed publishes the socket waits again (back-pressure).
+    const start = (): Effect.Effect<void> | undefined => {
+      if (this.publishesInFlight >= host.options.maxPendingInboundRpcs) return doPublish
+      this.publishesInFlight++
+      host.runFork(doPublish).addObserver(() => {
+        this.publishesInFlight--
+      })
+      return undefined
+    }
+    if (!host.pipeline.has("publishIn")) return start()
     return host.pipeline.run("publishIn", req).pipe(
       Effect.matchEffect({
         onFailure: (b) =>
@@ -926,7 +940,7 @@ export class SCSocket {
             this.warnBlocked(b)
             this.respond(cid, b.error, req.ackData)
           }),
-        onSuccess: () => doPublish
+        onSuccess: () => start() ?? Effect.void
       })
     )
   }
