@@ -11,10 +11,12 @@ import {
   invoke,
   nowSeconds,
   once,
+  rawClient,
   rawConnected,
   record,
   signJwt,
-  startServer
+  startServer,
+  until
 } from "./helpers.js"
 
 type Status = { isAuthenticated: boolean; authError?: { name: string; message: string } }
@@ -497,5 +499,52 @@ describe("Authentication", () => {
     ])
     const { status: bad } = await connectWithToken(server, "nope")
     assert.deepStrictEqual(bad.authError, { name: "AuthTokenInvalidError", message: "not custom" })
+  })
+
+  it("B32: the client leaves while a custom verifyToken is pending: no connection, connectionAbort, counts back to 0", async () => {
+    const server = await startServer()
+    let release: () => void = () => {}
+    const verifying = new Promise<void>((resolve) => {
+      server.setAuthEngine({
+        signToken: (_payload, _key, _options, callback) => callback(null, "unused"),
+        verifyToken: (_token, _key, _options, callback) => {
+          resolve()
+          release = () => callback(null, { username: "late" })
+        }
+      })
+    })
+    const events = record(server, ["connection", "connectionAbort"])
+    const raw = await rawClient(server)
+    raw.send(JSON.stringify({ event: "#handshake", data: { authToken: "slow.token.here" }, cid: 1 }))
+    await verifying
+    const aborted = once(server, "connectionAbort")
+    raw.ws.terminate()
+    await aborted
+    release()
+    // A marker round trip on a second socket proves the late verification result was processed.
+    const marker = await rawConnected(server)
+    marker.ws.terminate()
+    await until(server, "closure", () => server.clientsCount === 0 && server.pendingClientsCount === 0)
+    // The aborted socket never got a `connection`; the only one is the marker's.
+    assert.deepStrictEqual(
+      events.map(([name]) => name),
+      ["connectionAbort", "connection"]
+    )
+    assert.deepStrictEqual(server.pendingClients, {})
+    assert.strictEqual(server.clientsCount, 0)
+  })
+
+  it("B74: setAuthToken with an unknown signing option closes the socket with 4002", async () => {
+    const server = await startServer()
+    server.on("connection", (socket: SCServerSocket) =>
+      socket.on("login", () => {
+        socket.setAuthToken({ username: "x" }, { foo: 1 } as never)
+      })
+    )
+    const client = await connectClient(server)
+    const closed = once(client, "disconnect")
+    client.emit("login", {})
+    const [code] = await closed
+    assert.strictEqual(code, 4002)
   })
 })

@@ -427,6 +427,29 @@ describe("Codec", () => {
     assert.deepStrictEqual(await raws.waitFor(1), ['"#2"'])
   })
 
+  it("B207: a Buffer or ArrayBuffer anywhere in outbound data goes out as base64 and is not converted back on receipt", async () => {
+    const server = await startServer()
+    const received = collector<unknown>()
+    server.on("connection", (socket: SCServerSocket) => {
+      socket.on("echo", (data, respond) => {
+        received.push(data)
+        respond(null, {
+          nested: { buf: Buffer.from("hi"), ab: new Uint8Array([255, 0]).buffer },
+          list: [Buffer.from([1])]
+        })
+      })
+    })
+    const raw = await rawConnected(server)
+    raw.send(JSON.stringify({ event: "echo", data: { base64: true, data: "aGk=" }, cid: 2 }))
+    const answer = JSON.parse(await raw.waitFor((f) => f.startsWith('{"rid":2')))
+    assert.deepStrictEqual(answer.data, {
+      nested: { buf: { base64: true, data: "aGk=" }, ab: { base64: true, data: "/wA=" } },
+      list: [{ base64: true, data: "AQ==" }]
+    })
+    // Inbound, the same shape stays a plain object.
+    assert.deepStrictEqual(await received.waitFor(1), [{ base64: true, data: "aGk=" }])
+  })
+
   it("B208: setCodecEngine encodes every outbound frame and a client with the same codec works", async () => {
     const server = await startServer()
     const codec = {
