@@ -238,7 +238,7 @@ export class SCServerCore implements SocketHost {
    */
   readonly heartbeat: Effect.Effect<never> = Effect.suspend(() => {
     const { pingInterval, pingTimeout, handshakeTimeout } = this.options
-    const tick = Math.max(5, Math.min(1000, pingInterval / 4, pingTimeout / 10, handshakeTimeout / 4))
+    const tick = Math.max(5, Math.min(250, pingInterval / 4, pingTimeout / 10, handshakeTimeout / 4))
     const sweep = Effect.sync(() => {
       const now = Date.now()
       for (const socket of this.pendingClients.values()) socket.heartbeat(now)

@@ -223,7 +223,10 @@ export class SCSocket {
     readonly request: UpgradeRequest,
     private readonly host: SocketHost
   ) {
-    this.nextPing = this.openedAt + host.options.pingInterval
+    // The first ping comes after a random 50–100 % of pingInterval: sockets that connected
+    // together (a reconnect storm) would otherwise be pinged, and pong, in one burst
+    // every interval forever.
+    this.nextPing = this.openedAt + Math.round(host.options.pingInterval * (0.5 + 0.5 * Math.random()))
   }
 
   get remoteAddress(): string | undefined {
