@@ -26,6 +26,7 @@ const stormClient = (port: number) =>
       else if (text.startsWith('{"rid":1,')) resolve(ws)
     })
     ws.on("error", reject)
+    ws.on("unexpected-response", (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)))
     ws.on("close", (code) => reject(new Error(`closed ${code}`)))
   })
 
@@ -115,6 +116,26 @@ describe("limits", () => {
       const c = yield* handshaken(server)
       c.send('{"event":"echo","data":"in","cid":2}')
       assert.strictEqual((yield* answerTo(c, 2)).data, "in")
+    })
+  )
+
+  it.live("maxUpgradesPerTurn: upgrades beyond it wait for later turns and still count towards maxConnections", () =>
+    Effect.gen(function* () {
+      const server = yield* startServer({ maxUpgradesPerTurn: 1, maxConnections: 10 })
+      const port = server.sourcePort!
+      const settled = yield* Effect.acquireRelease(
+        Effect.promise(() => Promise.allSettled(Array.from({ length: 20 }, () => stormClient(port)))),
+        (all) =>
+          Effect.sync(() => {
+            for (const s of all) if (s.status === "fulfilled") s.value.terminate()
+          })
+      )
+      const opened = settled.filter((s) => s.status === "fulfilled").length
+      const refused = settled.filter((s) => s.status === "rejected" && String(s.reason).includes("503")).length
+      assert.strictEqual(opened, 10)
+      assert.strictEqual(refused, 10)
+      assert.strictEqual(server.counters.rejectedUpgrades, 10)
+      assert.strictEqual(server.clientsCount, 10)
     })
   )
 
