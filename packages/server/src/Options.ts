@@ -56,7 +56,11 @@ export const ServerOptionsInput = Schema.Struct({
   maxPendingOutboundAcks: Schema.optionalKey(PositiveInt),
   /** Max channel name length in characters; longer names are refused with `BrokerError`. Default 512. */
   maxChannelNameLength: Schema.optionalKey(PositiveInt),
-  /** Max open sockets (pending and open) per server; further upgrades get HTTP 503. Default unlimited. */
+  /**
+   * Max sockets per server (open, in the handshake, or waiting for admission under
+   * `maxUpgradesPerTurn`); further upgrades get HTTP 503, counted in
+   * `counters.rejectedUpgrades`. Default unlimited.
+   */
   maxConnections: Schema.optionalKey(PositiveInt),
   /** Max handshakes processed at once; the rest wait their turn (admission control). Default 64. */
   maxConcurrentHandshakes: Schema.optionalKey(PositiveInt),

@@ -1,10 +1,10 @@
 /**
  * The nesting-depth guard for inbound packets (`maxPacketDepth`).
  *
- * `JSON.parse` builds a value nested a million levels deep without complaint, but the
+ * `JSON.parse` builds a value nested ten million levels deep without complaint, but the
  * first recursive walk over it (`JSON.stringify` when a handler echoes it, `structuredClone`,
  * an application's own traversal) throws `RangeError: Maximum call stack size exceeded`
- * from around 5,000 levels. The guard measures depth with an explicit stack, never the
+ * (Node 24: beyond ~4,460 levels for `JSON.stringify`, ~3,290 for `structuredClone`). The guard measures depth with an explicit stack, never the
  * call stack, so it cannot overflow however deep the value is.
  */
 
