@@ -1003,8 +1003,11 @@ export class SCSocket {
 
   private writePublication(frame: Frame | undefined): void {
     if (frame === undefined) return
-    if (this.ws.bufferedAmount > this.host.options.outboundHighWaterMark) {
+    const buffered = this.ws.bufferedAmount
+    if (buffered > this.host.options.outboundHighWaterMark) {
       if (this.host.options.slowConsumerPolicy === "disconnect") {
+        // Over maxOutboundBuffer even the #disconnect frame does not fit: drop the connection (counted there).
+        if (buffered > this.host.options.maxOutboundBuffer) return this.outboundOverflow()
         this.host.slowConsumerDisconnected(this)
         this.disconnectUnsafe(SLOW_CONSUMER_CLOSE_CODE, "Slow consumer: outbound buffer over limit")
       } else {
