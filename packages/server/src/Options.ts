@@ -46,9 +46,13 @@ export const ServerOptionsInput = Schema.Struct({
   pubSubBatchDuration: Schema.optionalKey(Schema.NullOr(Millis)),
   /** Write all frames queued for a socket within one event-loop turn in one system call. Default true. */
   coalesceWrites: Schema.optionalKey(Schema.Boolean),
-  /** Bytes buffered for one socket above which the slow-consumer policy applies. Default 4 MiB. */
+  /** Bytes buffered for one socket (`ws` `bufferedAmount`) above which publications to it get the slow-consumer policy. Default 4 MiB. */
   outboundHighWaterMark: Schema.optionalKey(PositiveInt),
-  /** What happens to a slow consumer. Default `dropPublications`. */
+  /**
+   * What a slow consumer gets: `dropPublications` (default) skips its publications and
+   * counts them in `counters.droppedPublications`; `disconnect` sends `#disconnect` and
+   * closes it with 4010 (`SLOW_CONSUMER_CLOSE_CODE`), counted in `counters.slowConsumerDisconnects`.
+   */
   slowConsumerPolicy: Schema.optionalKey(SlowConsumerPolicy),
   /** Max inbound RPCs (events with a cid) being handled at once per socket; more get `ResourceLimitError`. Default 256. */
   maxPendingInboundRpcs: Schema.optionalKey(PositiveInt),
@@ -62,7 +66,10 @@ export const ServerOptionsInput = Schema.Struct({
    * `counters.rejectedUpgrades`. Default unlimited.
    */
   maxConnections: Schema.optionalKey(PositiveInt),
-  /** Max handshakes processed at once; the rest wait their turn (admission control). Default 64. */
+  /**
+   * Max handshakes on the asynchronous path (token verification, handshakeSC middleware)
+   * processed at once; the rest wait for a permit. Default 64.
+   */
   maxConcurrentHandshakes: Schema.optionalKey(PositiveInt),
   /**
    * Max nesting depth of an inbound packet (a top-level object is depth 1). A deeper frame
