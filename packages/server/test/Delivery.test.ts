@@ -76,7 +76,10 @@ describe("delivery under load", () => {
         const port = server.sourcePort!
         const subscribers = yield* Effect.acquireRelease(
           Effect.promise(() => Promise.all(Array.from({ length: subscriberCount }, () => subscriber(port)))),
-          (subs) => Effect.sync(() => subs.forEach((s) => s.ws.terminate()))
+          (subs) =>
+            Effect.sync(() => {
+              for (const s of subs) s.ws.terminate()
+            })
         )
         const started = performance.now()
         // The publisher: batches of #publish packets (one frame each), then waits for every
