@@ -98,7 +98,7 @@ export const settingSpecs = {
     "max-payload",
     "MAX_PAYLOAD",
     "bytes, an integer >= 1",
-    "104857600",
+    "16777216",
     "Largest inbound message; larger ones close the socket (1009)"
   ),
   logLevel: spec(
@@ -362,7 +362,7 @@ export const readSettings: Effect.Effect<Settings, InvalidSetting> = Effect.gen(
     })
   }
   const ackTimeout = yield* int("ackTimeout", 0, 2 ** 31 - 1, 10000)
-  const maxPayload = yield* int("maxPayload", 1, Number.MAX_SAFE_INTEGER, 100 * 1024 * 1024)
+  const maxPayload = yield* int("maxPayload", 1, Number.MAX_SAFE_INTEGER, 16 * 1024 * 1024)
   const logLevel = yield* read(
     "logLevel",
     Config.schema(

@@ -29,7 +29,7 @@ describe("settings", () => {
       pingInterval: 8000,
       pingTimeout: 20000,
       ackTimeout: 10000,
-      maxPayload: 104857600,
+      maxPayload: 16777216,
       logLevel: "Info",
       logFormat: "pretty",
       drainPeriod: 5000,

@@ -210,7 +210,13 @@ export class SCServer extends EventEmitter {
     }
     const scope = this.scope
     const brokerLayer = this.brokerEngine
-    const coreInput = withoutUndefined(merged)
+    // The core's own defaults for these are stricter than v14's; a v14 app keeps v14's.
+    const coreInput = {
+      ...withoutUndefined(merged),
+      socketChannelLimit: merged.socketChannelLimit ?? null,
+      maxConnections: merged.maxConnections ?? null,
+      maxPayload: merged.maxPayload ?? 100 * 1024 * 1024
+    }
     const init = Effect.gen({ self: this }, function* () {
       yield* Options.resolveOptions(coreInput)
       const coreOptions = decodeCoreOptions(coreInput)

@@ -30,9 +30,15 @@ export const ServerOptionsInput = Schema.Struct({
   pingTimeoutDisabled: Schema.optionalKey(Schema.Boolean),
   /** Whether clients may `#publish`. Default true. */
   allowClientPublish: Schema.optionalKey(Schema.Boolean),
-  /** Max channels per socket (unset: no limit). */
-  socketChannelLimit: Schema.optionalKey(PositiveInt),
-  /** Max inbound message size in bytes; larger frames close the socket with 1009. Default 100 MiB (ws). */
+  /**
+   * Max channels per socket; more subscribes fail with `BrokerError`. Default 1000 (what
+   * SocketCluster 14.4.2 passed to its server); `null` for no limit (v14's standalone default).
+   */
+  socketChannelLimit: Schema.optionalKey(Schema.NullOr(PositiveInt)),
+  /**
+   * Max inbound message size in bytes; larger frames close the socket with 1009. Default
+   * 16 MiB (v14 left ws's 100 MiB, which lets one client make the server hold 100 MiB).
+   */
   maxPayload: Schema.optionalKey(PositiveInt),
   /** permessage-deflate: `true` or a `ws` deflate options object. Default off. */
   perMessageDeflate: Schema.optionalKey(Schema.Union([Schema.Boolean, Schema.Record(Schema.String, Schema.Unknown)])),
@@ -63,9 +69,10 @@ export const ServerOptionsInput = Schema.Struct({
   /**
    * Max sockets per server (open, in the handshake, or waiting for admission under
    * `maxUpgradesPerTurn`); further upgrades get HTTP 503, counted in
-   * `counters.rejectedUpgrades`. Default unlimited.
+   * `counters.rejectedUpgrades`. Default 100,000 (about 1 GiB of memory at ~10 KB per
+   * idle socket); `null` for no limit.
    */
-  maxConnections: Schema.optionalKey(PositiveInt),
+  maxConnections: Schema.optionalKey(Schema.NullOr(PositiveInt)),
   /**
    * Max handshakes on the asynchronous path (token verification, handshakeSC middleware)
    * processed at once; the rest wait for a permit. Default 64.
@@ -188,8 +195,8 @@ export const resolveOptions = (input: unknown = {}): Effect.Effect<ServerOptions
     pingTimeout,
     pingTimeoutDisabled: o.pingTimeoutDisabled ?? false,
     allowClientPublish: o.allowClientPublish ?? true,
-    socketChannelLimit: o.socketChannelLimit,
-    maxPayload: o.maxPayload ?? 100 * 1024 * 1024,
+    socketChannelLimit: o.socketChannelLimit === null ? undefined : (o.socketChannelLimit ?? 1000),
+    maxPayload: o.maxPayload ?? 16 * 1024 * 1024,
     perMessageDeflate: o.perMessageDeflate ?? false,
     appName: o.appName ?? globalThis.crypto.randomUUID(),
     middlewareEmitWarnings: o.middlewareEmitWarnings ?? true,
@@ -201,7 +208,7 @@ export const resolveOptions = (input: unknown = {}): Effect.Effect<ServerOptions
     maxPendingInboundRpcs: o.maxPendingInboundRpcs ?? 256,
     maxPendingOutboundAcks: o.maxPendingOutboundAcks ?? 1024,
     maxChannelNameLength: o.maxChannelNameLength ?? 512,
-    maxConnections: o.maxConnections ?? Number.POSITIVE_INFINITY,
+    maxConnections: o.maxConnections === null ? Number.POSITIVE_INFINITY : (o.maxConnections ?? 100_000),
     maxConcurrentHandshakes: o.maxConcurrentHandshakes ?? 64,
     maxPacketDepth: o.maxPacketDepth ?? 64,
     maxOutboundBuffer: o.maxOutboundBuffer ?? Math.max(16 * 1024 * 1024, 4 * outboundHighWaterMark),
