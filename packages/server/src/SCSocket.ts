@@ -106,6 +106,8 @@ export interface SocketHost {
   codec(): CodecEngine
   runFork<A, E>(effect: Effect.Effect<A, E>): Fiber.Fiber<A, E>
   emitServerEvent(event: ServerEvent): void
+  /** The server's events (a socket checks `active` before building an event nobody hears). */
+  readonly hub: { readonly active: boolean }
   warn(error: unknown): void
   /** Reports a bug in user code (a handler's or middleware's defect): logged and warned, never sent. */
   defect(where: string, cause: Cause.Cause<unknown>): void
@@ -343,7 +345,9 @@ export class SCSocket {
       this.hub.emit({ _tag: "ConnectAbort", code, data })
     }
     this.hub.emit({ _tag: "Close", code, data })
-    if (!isIgnoredCloseCode(code)) {
+    // Only built when somebody listens: a mass disconnect would otherwise pay for an Error
+    // (and its stack trace) per socket for nobody.
+    if (!isIgnoredCloseCode(code) && (this.hub.active || this.host.hub.active)) {
       this.emitError(new SocketProtocolError({ message: socketProtocolErrorMessage(code, data), code }))
     }
     this.inbox = undefined
@@ -608,7 +612,7 @@ export class SCSocket {
         ? { id: this.id, pingTimeout: host.options.pingTimeout, isAuthenticated: this.authState === "authenticated" }
         : { id: this.id, pingTimeout: host.options.pingTimeout, authError, isAuthenticated: false }
     if (this.hub.active) this.hub.emit({ _tag: "Connect", status: { ...status } })
-    host.emitServerEvent({ _tag: "Connection", socket: this, status: { ...status } })
+    if (host.hub.active) host.emitServerEvent({ _tag: "Connection", socket: this, status: { ...status } })
     if (authenticated && this.authState === "authenticated") this.triggerAuthEvents("unauthenticated")
     if (hasCid(cid) && this.state === "open") {
       const data: Record<string, unknown> = { id: this.id, pingTimeout: host.options.pingTimeout }
