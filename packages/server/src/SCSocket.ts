@@ -1007,6 +1007,7 @@ export class SCSocket {
 
   private writePublication(frame: Frame | undefined): void {
     if (frame === undefined) return
+    if (this.holds > 0 || this.ws.readyState !== 1) return this.writeFrame(frame)
     const buffered = this.ws.bufferedAmount
     if (buffered > this.host.options.outboundHighWaterMark) {
       if (this.host.options.slowConsumerPolicy === "disconnect") {
@@ -1019,7 +1020,8 @@ export class SCSocket {
       }
       return
     }
-    this.writeFrame(frame)
+    // Under the high-water mark, hence under maxOutboundBuffer: straight to the wire.
+    this.transmit(frame)
   }
 
   // ---------------------------------------------------------------------------
@@ -1203,6 +1205,12 @@ export class SCSocket {
     const ws = this.ws
     if (ws.readyState !== 1) return
     if (ws.bufferedAmount > this.host.options.maxOutboundBuffer) return this.outboundOverflow()
+    this.transmit(frame)
+  }
+
+  // The write itself: cork on the first frame of this event-loop turn (coalescing), count, send.
+  private transmit(frame: Frame): void {
+    const ws = this.ws
     if (this.host.options.coalesceWrites && !this.corked) {
       const raw = (ws as unknown as { readonly _socket?: { cork(): void } })._socket
       if (raw !== undefined) {
