@@ -6,30 +6,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer } from "effect"
 import { SignJWT } from "jose"
-import WebSocket from "ws"
 import type { ServerEvent, SocketEvent } from "../src/Events.js"
 import * as RateLimit from "../src/RateLimit.js"
 import { SCServer } from "../src/SCServer.js"
 import { answerTo, guardAgainstEscapes, handshaken } from "./attack.js"
-import { connectClient, invoke, publish, rawClient, startServer, waitForServerEvent } from "./helpers.js"
+import { connectClient, invoke, publish, rawClient, startServer, upgradeStatus, waitForServerEvent } from "./helpers.js"
 
 guardAgainstEscapes()
 
 const KEY = "test-key-0123456789abcdef0123456789abcdef"
-
-const upgradeStatus = (port: number, headers: Record<string, string>) =>
-  Effect.callback<number>((resume) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/socketcluster/`, { headers })
-    ws.once("unexpected-response", (_req, res) => {
-      resume(Effect.succeed(res.statusCode ?? 0))
-      ws.terminate()
-    })
-    ws.once("open", () => {
-      resume(Effect.succeed(101))
-      ws.terminate()
-    })
-    ws.once("error", () => {})
-  })
 
 /** Everything an error exposes as text: its string form, message and every field. */
 const errorText = (error: unknown): string => {
@@ -44,12 +29,12 @@ describe("security", () => {
     Effect.gen(function* () {
       const strict = yield* startServer({ origins: "example.com:443" })
       const port = strict.sourcePort!
-      assert.strictEqual(yield* upgradeStatus(port, { Origin: "null" }), 403)
-      assert.strictEqual(yield* upgradeStatus(port, {}), 403)
-      assert.strictEqual(yield* upgradeStatus(port, { Origin: "https://example.com.evil.io" }), 403)
-      assert.strictEqual(yield* upgradeStatus(port, { Origin: "https://example.com" }), 101)
+      assert.strictEqual(yield* upgradeStatus(port, "/socketcluster/", { Origin: "null" }), 403)
+      assert.strictEqual(yield* upgradeStatus(port, "/socketcluster/", {}), 403)
+      assert.strictEqual(yield* upgradeStatus(port, "/socketcluster/", { Origin: "https://example.com.evil.io" }), 403)
+      assert.strictEqual(yield* upgradeStatus(port, "/socketcluster/", { Origin: "https://example.com" }), 101)
       const open = yield* startServer()
-      assert.strictEqual(yield* upgradeStatus(open.sourcePort!, { Origin: "null" }), 101)
+      assert.strictEqual(yield* upgradeStatus(open.sourcePort!, "/socketcluster/", { Origin: "null" }), 101)
     })
   )
 

@@ -8,7 +8,6 @@ import {
   SilentMiddlewareBlockedError
 } from "@effect-socketcluster/protocol"
 import { Context, Effect, Exit, Fiber, Layer, Scope } from "effect"
-import WebSocket from "ws"
 import { MiddlewareRejection } from "../src/Middleware.js"
 import * as SCServer from "../src/SCServer.js"
 import {
@@ -19,22 +18,9 @@ import {
   rawClient,
   recordServerEvents,
   startServer,
+  upgradeStatus,
   waitForServerEvent
 } from "./helpers.js"
-
-const upgradeStatus = (port: number, path: string, headers: Record<string, string> = {}) =>
-  Effect.callback<number>((resume) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers })
-    ws.once("unexpected-response", (_req, res) => {
-      resume(Effect.succeed(res.statusCode ?? 0))
-      ws.terminate()
-    })
-    ws.once("open", () => {
-      resume(Effect.succeed(101))
-      ws.terminate()
-    })
-    ws.once("error", () => {})
-  })
 
 describe("server core", () => {
   it.live("server-to-client emit with ack, and the client's error answer", () =>

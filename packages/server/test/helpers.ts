@@ -134,6 +134,21 @@ export const subscribe = (client: ClientSocket, channel: string, options?: Recor
     ch.on("subscribeFail", (error) => resume(Effect.fail(error)))
   })
 
+/** The HTTP status an upgrade request gets (101 when the WebSocket opens). */
+export const upgradeStatus = (port: number, path: string, headers: Record<string, string> = {}) =>
+  Effect.callback<number>((resume) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers })
+    ws.once("unexpected-response", (_req, res) => {
+      resume(Effect.succeed(res.statusCode ?? 0))
+      ws.terminate()
+    })
+    ws.once("open", () => {
+      resume(Effect.succeed(101))
+      ws.terminate()
+    })
+    ws.once("error", () => {})
+  })
+
 /** A raw `ws` client recording every frame and the close code. */
 export interface RawClient {
   readonly ws: WebSocket
