@@ -205,7 +205,7 @@ export class SCSocket {
   private nextPing: number
   private handshakeReceived = false
   private busy = false
-  private inbox: Array<{ readonly packet: InboundPacket; readonly message: string | Buffer }> | undefined
+  private inbox: Array<InboundPacket> | undefined
   private holds = 0
   private held: Array<Frame> | undefined
   private batch: Array<object> | undefined
@@ -462,18 +462,18 @@ export class SCSocket {
     }
     if (this.busy) {
       if (this.inbox === undefined) this.inbox = []
-      this.inbox.push({ packet, message })
+      this.inbox.push(packet)
       // Back-pressure instead of an unbounded queue: stop reading from TCP until it drains.
       if (this.inbox.length >= this.host.options.maxQueuedInboundPackets && !this.ws.isPaused) this.ws.pause()
       return
     }
-    this.process(packet, message)
+    this.process(packet)
   }
 
   // Runs one packet. Synchronous outcomes finish here; an asynchronous one marks the
   // socket busy until it completes, and the packets that arrive meanwhile wait in `inbox`.
-  private process(packet: InboundPacket, message: string | Buffer): void {
-    const effect = this.packetEffect(packet, message)
+  private process(packet: InboundPacket): void {
+    const effect = this.packetEffect(packet)
     if (effect === undefined) return
     this.busy = true
     const fiber = this.host.runFork(effect)
@@ -485,8 +485,7 @@ export class SCSocket {
 
   private drain(): void {
     while (!this.busy && this.inbox !== undefined && this.inbox.length > 0 && this.state !== "closed") {
-      const next = this.inbox.shift()!
-      this.process(next.packet, next.message)
+      this.process(this.inbox.shift()!)
     }
     const queued = this.inbox?.length ?? 0
     if (queued === 0) this.inbox = undefined
@@ -494,7 +493,7 @@ export class SCSocket {
   }
 
   /** The work for one packet, or undefined when it was handled synchronously. */
-  private packetEffect(packet: InboundPacket, message: string | Buffer): Effect.Effect<void> | undefined {
+  private packetEffect(packet: InboundPacket): Effect.Effect<void> | undefined {
     if (packet._tag === "Handshake") {
       if (this.handshakeReceived) return undefined
       this.handshakeReceived = true
@@ -505,14 +504,8 @@ export class SCSocket {
       }
       return this.host.handshakePermits.withPermit(this.handshake(packet.cid, packet.authToken))
     }
-    if (
-      this.state === "connecting" &&
-      packet._tag !== "Subscribe" &&
-      packet._tag !== "Publish" &&
-      packet._tag !== "Event"
-    ) {
-      // Only reachable with strictHandshake off (14.3.1 behaviour processes the rest too).
-    }
+    // Before the handshake (only with strictHandshake off) the rest is processed as in
+    // 14.3.1; `subscribe` refuses by itself with InvalidActionError.
     const expired = this.checkExpiry()
     switch (packet._tag) {
       case "Authenticate":
@@ -533,7 +526,6 @@ export class SCSocket {
       case "Event":
         return this.event(packet.event, packet.cid, packet.data, expired)
     }
-    void message
     return undefined
   }
 
