@@ -20,7 +20,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
-import { useRedisServer } from "../test/redis-server.js"
+import { useRedisServer } from "../src/testing/RedisServer.js"
 
 const { values: args } = parseArgs({
   options: {

@@ -8,8 +8,8 @@ import { Broker, BrokerMemory, SCServer } from "@effect-socketcluster/server"
 import { Context, Effect, Fiber, Layer, Queue, Stream } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import * as BrokerRedis from "../src/BrokerRedis.js"
+import { type RedisServer, useRedisServer } from "../src/testing/RedisServer.js"
 import { connect, Inbox, publish, subscribe } from "./clients.js"
-import { type RedisServer, useRedisServer } from "./redis-server.js"
 
 let redis: RedisServer
 beforeAll(async () => {

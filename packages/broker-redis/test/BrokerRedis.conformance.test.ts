@@ -2,7 +2,7 @@ import { runBrokerConformance } from "@effect-socketcluster/server/testing"
 import { Effect, Layer } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import * as BrokerRedis from "../src/BrokerRedis.js"
-import { type RedisServer, useRedisServer } from "./redis-server.js"
+import { type RedisServer, useRedisServer } from "../src/testing/RedisServer.js"
 
 let redis: RedisServer
 beforeAll(async () => {

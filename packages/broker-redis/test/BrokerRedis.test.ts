@@ -8,7 +8,7 @@ import { ConfigProvider, Context, Effect, Fiber, Layer, Queue, Schedule, Stream 
 import { createClient } from "redis"
 import { afterAll, beforeAll } from "vitest"
 import * as BrokerRedis from "../src/BrokerRedis.js"
-import { type RedisServer, spawnRedisServer } from "./redis-server.js"
+import { type RedisServer, spawnRedisServer } from "../src/testing/RedisServer.js"
 
 // A private server: these tests read server-wide statistics.
 let redis: RedisServer

@@ -4,8 +4,8 @@
  * subscriber on A (the publisher's own process) gets each publication exactly once.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type RedisServer, useRedisServer } from "../src/testing/RedisServer.js"
 import { type ClientSocket, connect, Inbox, publish, type ServerProcess, spawnServer, subscribe } from "./clients.js"
-import { type RedisServer, useRedisServer } from "./redis-server.js"
 
 const count = 1_000
 

@@ -8,8 +8,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { type Events, SCServer } from "@effect-socketcluster/server"
 import { Context, Effect, Layer, Schedule } from "effect"
 import * as BrokerRedis from "../src/BrokerRedis.js"
+import { spawnRedisServer } from "../src/testing/RedisServer.js"
 import { connect, Inbox, invoke, publish, subscribe } from "./clients.js"
-import { spawnRedisServer } from "./redis-server.js"
 
 type Notice = Extract<Events.ServerEvent, { readonly _tag: "Notice" }>["notice"]
 

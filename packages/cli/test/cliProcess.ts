@@ -3,7 +3,6 @@
  * wait for its output, and a private redis-server for the multi-process tests.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import * as Net from "node:net"
 import { fileURLToPath } from "node:url"
 import { settingSpecs } from "../src/Config.js"
 
@@ -62,52 +61,5 @@ export const spawnCli = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv = c
 export const listeningPort = async (cli: CliProcess): Promise<number> =>
   Number((await cli.waitFor(/listening on http:\/\/[^:]+:(\d+)\//))[1])
 
-/** A redis-server the test owns. */
-export interface RedisServer {
-  readonly url: string
-  readonly stop: () => Promise<void>
-}
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-
-/**
- * `REDIS_URL` when set, else a private `redis-server` on a free loopback port. A missing
- * binary fails the test (install the Debian `redis-server` package).
- */
-export const useRedis = async (): Promise<RedisServer> => {
-  const external = process.env.REDIS_URL
-  if (external !== undefined && external !== "") return { url: external, stop: async () => {} }
-  const port = await freePort()
-  const child = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    { stdio: ["ignore", "pipe", "pipe"] }
-  )
-  await new Promise<void>((resolve, reject) => {
-    let output = ""
-    child.once("error", (error) => reject(new Error(`cannot start redis-server: ${error.message}`)))
-    child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}:\n${output}`)))
-    child.stdout.on("data", (chunk: Buffer) => {
-      output += chunk.toString()
-      if (output.includes("Ready to accept connections")) resolve()
-    })
-  })
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve()
-        child.once("exit", () => resolve())
-        child.kill("SIGTERM")
-      })
-  }
-}
+/** A redis-server the test owns: `REDIS_URL` when set, else a private one (see broker-redis). */
+export { type RedisServer, useRedisServer as useRedis } from "@effect-socketcluster/broker-redis/testing"

@@ -1,0 +1,1 @@
+export { type RedisServer, spawnRedisServer, useRedisServer } from "./RedisServer.js"
