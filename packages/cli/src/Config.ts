@@ -52,7 +52,7 @@ export const settingSpecs = {
     "PORT",
     "an integer from 0 to 65535",
     "8000",
-    "TCP port for HTTP and WebSocket (0: any free port)"
+    "TCP port for HTTP and WebSocket (0 picks a free port)"
   ),
   host: spec("host", "HOST", "a host name or IP address", "all interfaces", "Address to listen on"),
   path: spec("path", "SC_PATH", "a URL path", "/socketcluster/", "WebSocket endpoint path"),

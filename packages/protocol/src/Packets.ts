@@ -52,7 +52,7 @@ export const reservedEventNames: ReadonlyArray<string> = [
 const reservedEventNameSet: ReadonlySet<string> = new Set(reservedEventNames)
 
 /**
- * The name of a user event: any string but the reserved `#…` names of spec §4.
+ * The name of a user event, i.e. every string except the reserved `#…` names of spec §4.
  *
  * @since 0.1.0
  */
@@ -344,7 +344,7 @@ export type Cid = number | string
  * - `Subscribe`: the string form is normalised to `{channel}`; `waitForAuth`/`batch` are the
  *   truthiness of the keys (as v14 tests them); `options` holds every key of the object form.
  * - `Disconnect.code`/`data`: `data.code`/`data.data`, `undefined` when `data` is not an object.
- * - `Event`: any other event name, reserved-looking or local; the server filters them.
+ * - `Event`: every other event name, reserved-looking or local; the server filters them.
  * - `InvalidPacket`: `#subscribe`/`#unsubscribe`/`#publish` whose data v14 refuses with a
  *   `BrokerError`; `data` is the raw data.
  * - `Raw`: not a packet.
