@@ -3,7 +3,7 @@
  */
 import { generateKeyPairSync } from "node:crypto"
 import { assert, describe, it } from "vitest"
-import { listen, type SCServerSocket, type V14AuthEngine } from "../src/index.js"
+import { listen, type SCServer, type SCServerSocket, type V14AuthEngine } from "../src/index.js"
 import {
   AUTH_KEY,
   connectClient,
@@ -18,6 +18,16 @@ import {
   startServer,
   until
 } from "./helpers.js"
+
+/** The classic v14 login handler: `setAuthToken` then `respond()` (the token frame goes first). */
+const issueTokenOnLogin = (server: SCServer): void => {
+  server.on("connection", (socket: SCServerSocket) =>
+    socket.on("login", (_d, respond) => {
+      socket.setAuthToken({ username: "bob" })
+      respond()
+    })
+  )
+}
 
 type Status = { isAuthenticated: boolean; authError?: { name: string; message: string } }
 
@@ -99,12 +109,7 @@ describe("Authentication", () => {
 
   it("B44: after signatureKey/verificationKey are reassigned, a stored token is rejected", async () => {
     const server = await startServer()
-    server.on("connection", (socket: SCServerSocket) =>
-      socket.on("login", (_d, respond) => {
-        socket.setAuthToken({ username: "bob" })
-        respond()
-      })
-    )
+    issueTokenOnLogin(server)
     const client = await connectClient(server)
     await invoke(client, "login")
     server.signatureKey = "a-completely-different-key-0123456789abcdef"
@@ -285,12 +290,7 @@ describe("Authentication", () => {
 
   it("B68: with authSignAsync the client still gets the token", async () => {
     const server = await startServer({ authSignAsync: true })
-    server.on("connection", (socket: SCServerSocket) =>
-      socket.on("login", (_d, respond) => {
-        socket.setAuthToken({ username: "bob" })
-        respond()
-      })
-    )
+    issueTokenOnLogin(server)
     const client = await connectClient(server)
     const authenticated = once(client, "authenticate")
     await invoke(client, "login")
@@ -382,12 +382,7 @@ describe("Authentication", () => {
       publicKeyEncoding: { type: "spki", format: "pem" }
     })
     const server = await startServer({ authPrivateKey: privateKey, authPublicKey: publicKey, authAlgorithm: "RS256" })
-    server.on("connection", (socket: SCServerSocket) =>
-      socket.on("login", (_d, respond) => {
-        socket.setAuthToken({ username: "bob" })
-        respond()
-      })
-    )
+    issueTokenOnLogin(server)
     const client = await connectClient(server)
     await invoke(client, "login")
     client.disconnect()
@@ -406,12 +401,7 @@ describe("Authentication", () => {
     const b = await startServer({ authKey: undefined })
     assert.match(String(a.options.authKey), /^[0-9a-f]{64}$/)
     assert.notStrictEqual(a.options.authKey, b.options.authKey)
-    a.on("connection", (socket: SCServerSocket) =>
-      socket.on("login", (_d, respond) => {
-        socket.setAuthToken({ username: "bob" })
-        respond()
-      })
-    )
+    issueTokenOnLogin(a)
     const client = await connectClient(a)
     await invoke(client, "login")
     const token = client.getSignedAuthToken()
@@ -478,12 +468,7 @@ describe("Authentication", () => {
       }
     }
     server.setAuthEngine(engine)
-    server.on("connection", (socket: SCServerSocket) =>
-      socket.on("login", (_d, respond) => {
-        socket.setAuthToken({ username: "bob" })
-        respond()
-      })
-    )
+    issueTokenOnLogin(server)
     const client = await connectClient(server)
     await invoke(client, "login")
     const token = client.getSignedAuthToken()
