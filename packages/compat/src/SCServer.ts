@@ -62,6 +62,8 @@ export interface SCServerOptions {
   pubSubBatchDuration?: number | null | undefined
   middlewareEmitWarnings?: boolean | undefined
   strictHandshake?: boolean | undefined
+  /** `1`, `2` or `"auto"` (default): see the core option `protocolVersion`. */
+  protocolVersion?: 1 | 2 | "auto" | undefined
   [option: string]: unknown
 }
 

@@ -99,6 +99,10 @@ export class SCServerSocket extends Emitter {
   get state(): CoreSocket.SocketState {
     return this.core.state
   }
+  /** The connection's SocketCluster protocol: 1 (client 14), 2 (clients 15–20), or null until detected. */
+  get protocolVersion(): 1 | 2 | null {
+    return this.core.protocolVersion
+  }
   get authState(): Events.AuthState {
     return this.core.authState
   }

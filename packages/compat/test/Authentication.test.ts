@@ -95,7 +95,7 @@ describe("Authentication", () => {
   })
 
   it("B43/B45/B46: foreign-key, malformed and numeric tokens give the v14 errors", async () => {
-    const server = await startServer()
+    const server = await startServer({ protocolVersion: 1 })
     const foreign = await connectWithToken(server, signJwt({ a: 1 }, "another-key-another-key-another-key"))
     assert.deepStrictEqual(foreign.status.authError, { name: "AuthTokenInvalidError", message: "invalid signature" })
     const malformed = await connectWithToken(server, "hello")
@@ -453,7 +453,7 @@ describe("Authentication", () => {
   })
 
   it("B33 (partly): setAuthEngine with a v14 engine: verifyToken gets the token and the key; signToken is used", async () => {
-    const server = await startServer()
+    const server = await startServer({ protocolVersion: 1 })
     const calls: Array<[string, unknown, unknown]> = []
     const engine: V14AuthEngine = {
       signToken: (payload, key, options, callback) => {

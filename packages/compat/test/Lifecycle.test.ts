@@ -144,7 +144,7 @@ describe("Middleware", () => {
   })
 
   it("B168/B169/B170: err.statusCode picks the code; the raw client sees the error answer, #disconnect, close; next(true) is silent", async () => {
-    const server = await startServer()
+    const server = await startServer({ protocolVersion: 1 })
     const warnings = collector<Error>()
     server.on("warning", (w: Error) => warnings.push(w))
     server.addMiddleware("handshakeSC", (req, next) => {

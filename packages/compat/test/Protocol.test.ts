@@ -118,7 +118,7 @@ describe("Authentication", () => {
   })
 
   it("B69/B80: authVerifyAsync false still verifies; HS512 tokens are issued and HS256 ones refused", async () => {
-    const server = await startServer({ authAlgorithm: "HS512", authVerifyAsync: false })
+    const server = await startServer({ protocolVersion: 1, authAlgorithm: "HS512", authVerifyAsync: false })
     server.on("connection", (s: SCServerSocket) =>
       s.on("login", (_d, respond) => {
         s.setAuthToken({ username: "bob" })

@@ -70,7 +70,7 @@ describe("Pub/sub", () => {
   })
 
   it("B126/B128: 20 batched subscriptions arrive in one frame and are answered in an array frame", async () => {
-    const server = await startServer()
+    const server = await startServer({ protocolVersion: 1 })
     let runs = 0
     server.addMiddleware("subscribe", (_req, next) => {
       runs++

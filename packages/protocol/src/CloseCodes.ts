@@ -146,3 +146,51 @@ export const isSendableCloseCode = (code: unknown): code is number =>
  * @since 0.1.0
  */
 export const isImmediateReconnectCode = (code: number): boolean => code === 4000 || code === 4001 || code === 1005
+
+/**
+ * Most UTF-8 bytes a WebSocket close frame's reason can hold (RFC 6455 §5.5: 125 bytes
+ * of payload less the 2-byte code).
+ *
+ * @since 0.2.0
+ */
+export const MAX_CLOSE_REASON_BYTES = 123
+
+/**
+ * The close frame reason for `disconnect(code, data)` (spec protocol-v2.md §3.3): `data`
+ * as a string (other values as JSON), cut on a character boundary to at most 123 UTF-8
+ * bytes; empty for `undefined` and `null`. Protocol v2 clients read their `disconnect`
+ * reason only from here, and `ws` throws on a longer reason.
+ *
+ * @example
+ * ```ts
+ * closeFrameReason({ a: 1 }) // '{"a":1}'
+ * closeFrameReason("é".repeat(100)) // 61 × "é" (122 bytes)
+ * ```
+ *
+ * @since 0.2.0
+ */
+export const closeFrameReason = (data: unknown): string => {
+  if (data === undefined || data === null) return ""
+  let text: string
+  if (typeof data === "string") {
+    text = data
+  } else {
+    try {
+      text = JSON.stringify(data) ?? String(data)
+    } catch {
+      text = String(data)
+    }
+  }
+  // A UTF-16 unit is at most 3 UTF-8 bytes: up to 41 units always fit, without measuring.
+  if (text.length <= 41) return text
+  let bytes = 0
+  let end = 0
+  for (const char of text) {
+    const cp = char.codePointAt(0) ?? 0
+    const size = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4
+    if (bytes + size > MAX_CLOSE_REASON_BYTES) return text.slice(0, end)
+    bytes += size
+    end += char.length
+  }
+  return text
+}

@@ -3,6 +3,7 @@
  */
 import type { BrokerNotice } from "./Broker.js"
 import type { SCSocket } from "./SCSocket.js"
+import type { ProtocolVersion } from "./WireDialect.js"
 
 export type AuthState = "authenticated" | "unauthenticated"
 
@@ -60,6 +61,8 @@ export type SocketEvent =
   | { readonly _tag: "Error"; readonly error: unknown }
   | { readonly _tag: "Message"; readonly message: string | Buffer }
   | { readonly _tag: "Raw"; readonly message: string | Buffer }
+  /** The connection's protocol became known (its first pong, or the binary-codec probe ran out). */
+  | { readonly _tag: "ProtocolVersion"; readonly version: ProtocolVersion }
   | { readonly _tag: "Subscribe"; readonly channel: string; readonly options: Readonly<Record<string, unknown>> }
   | { readonly _tag: "Unsubscribe"; readonly channel: string }
   | { readonly _tag: "Authenticate"; readonly authToken: unknown }

@@ -28,6 +28,12 @@ export const ServerOptionsInput = Schema.Struct({
   pingTimeout: Schema.optionalKey(PositiveInt),
   /** Send no pings and never time out. Default false. */
   pingTimeoutDisabled: Schema.optionalKey(Schema.Boolean),
+  /**
+   * The SocketCluster protocol spoken: `1` (socketcluster-client 14, byte for byte as v14),
+   * `2` (clients 15–20), or `"auto"` (default): each connection's protocol is detected from
+   * its first pong, or chosen by the client with the `scProtocolVersion=1|2` query parameter.
+   */
+  protocolVersion: Schema.optionalKey(Schema.Literals([1, 2, "auto"])),
   /** Whether clients may `#publish`. Default true. */
   allowClientPublish: Schema.optionalKey(Schema.Boolean),
   /**
@@ -116,6 +122,7 @@ export interface ServerOptions {
   readonly pingInterval: number
   readonly pingTimeout: number
   readonly pingTimeoutDisabled: boolean
+  readonly protocolVersion: 1 | 2 | "auto"
   readonly allowClientPublish: boolean
   readonly socketChannelLimit: number | undefined
   readonly maxPayload: number
@@ -194,6 +201,7 @@ export const resolveOptions = (input: unknown = {}): Effect.Effect<ServerOptions
     pingInterval,
     pingTimeout,
     pingTimeoutDisabled: o.pingTimeoutDisabled ?? false,
+    protocolVersion: o.protocolVersion ?? "auto",
     allowClientPublish: o.allowClientPublish ?? true,
     socketChannelLimit: o.socketChannelLimit === null ? undefined : (o.socketChannelLimit ?? 1000),
     maxPayload: o.maxPayload ?? 16 * 1024 * 1024,

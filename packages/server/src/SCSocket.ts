@@ -25,6 +25,7 @@ import {
   type Cid,
   type CodecEngine,
   classify,
+  closeFrameReason,
   hydrate,
   type InboundPacket,
   InvalidActionError,
@@ -48,6 +49,7 @@ import type { MiddlewareBlocked, MiddlewarePipeline } from "./MiddlewarePipeline
 import type { ServerOptions } from "./Options.js"
 import { exceedsDepth, tooShortToExceed } from "./PacketDepth.js"
 import type { ServerCounters } from "./SCServer.js"
+import * as Dialect from "./WireDialect.js"
 import { toWireError } from "./WireError.js"
 
 export type SocketState = "connecting" | "open" | "closed"
@@ -217,6 +219,7 @@ export class SCSocket {
       }>
     | undefined
   private publishOutBusy = false
+  private dialect: Dialect.WireDialect
 
   constructor(
     readonly id: string,
@@ -229,6 +232,12 @@ export class SCSocket {
     // together (a reconnect storm) would otherwise be pinged, and pong, in one burst
     // every interval forever.
     this.nextPing = this.openedAt + Math.round(host.options.pingInterval * (0.5 + 0.5 * Math.random()))
+    this.dialect = Dialect.initialDialect(host.options.protocolVersion, request.url, host.codec() === json)
+  }
+
+  /** The connection's SocketCluster protocol (1: client 14, 2: clients 15–20), or null until detected; never changes once set. */
+  get protocolVersion(): Dialect.ProtocolVersion | null {
+    return this.dialect.version
   }
 
   get remoteAddress(): string | undefined {
@@ -313,9 +322,40 @@ export class SCSocket {
     }
     if (now >= this.nextPing) {
       this.nextPing = now + pingInterval
+      this.ping()
+    }
+  }
+
+  // One ping tick (or the probe after the handshake): the ping(s) of the dialect, each a
+  // frame of its own, never batched.
+  private ping(): void {
+    const atTick = this.dialect.atTick
+    if (atTick !== undefined) this.setDialect(atTick)
+    const dialect = this.dialect
+    if (dialect.pingV1) {
       const ping = this.encode("#1")
       if (ping !== undefined) this.writeFrame(ping)
     }
+    if (dialect.pingV2) this.writeFrame("")
+    if (dialect.afterPing !== undefined) this.setDialect(dialect.afterPing)
+  }
+
+  private setDialect(next: Dialect.WireDialect): void {
+    const known = this.dialect.version !== null
+    this.dialect = next
+    if (!known && next.version !== null && this.hub.active) {
+      this.hub.emit({ _tag: "ProtocolVersion", version: next.version })
+    }
+  }
+
+  // A pong of either protocol: the first one fixes an unknown socket's protocol.
+  private pong(version: Dialect.ProtocolVersion): void {
+    if (this.state === "connecting" && !this.handshakeReceived && this.host.options.strictHandshake) {
+      this.closeUnsafe(4009, undefined, true)
+      return
+    }
+    if (this.dialect.version === null) this.setDialect(Dialect.afterPong(this.dialect, version))
+    this.checkExpiry()
   }
 
   /**
@@ -355,7 +395,7 @@ export class SCSocket {
     if (closeWs) {
       const wsCode = isSendableCloseCode(code) ? code : 1000
       try {
-        this.ws.close(wsCode)
+        this.ws.close(wsCode, this.dialect.closeReason ? closeFrameReason(data) : undefined)
       } catch {
         this.ws.terminate()
       }
@@ -370,9 +410,11 @@ export class SCSocket {
       this.emitError(new InvalidArgumentsError({ message: "If specified, the code argument must be a number" }))
       closeCode = 1000
     }
-    const packet: { code: unknown; data?: unknown } = { code: closeCode }
-    if (data !== undefined) packet.data = data
-    this.sendObject({ event: "#disconnect", data: packet })
+    if (this.dialect.disconnectPacket) {
+      const packet: { code: unknown; data?: unknown } = { code: closeCode }
+      if (data !== undefined) packet.data = data
+      this.sendObject({ event: "#disconnect", data: packet })
+    }
     this.flush()
     this.closeUnsafe(closeCode as number, data, true)
   }
@@ -393,6 +435,10 @@ export class SCSocket {
     const message: string | Buffer = isBinary ? raw : raw.toString()
     if (this.hub.active) this.hub.emit({ _tag: "Message", message })
     if (this.state === "closed") return
+    if (!isBinary && raw.length <= 2) {
+      const pong = Dialect.rawPong(this.dialect, raw)
+      if (pong !== 0) return this.pong(pong)
+    }
     let decoded: unknown
     try {
       decoded = this.host.codec().decode(message)
@@ -447,8 +493,7 @@ export class SCSocket {
     }
     switch (packet._tag) {
       case "Pong":
-        this.checkExpiry()
-        return
+        return this.pong(1)
       case "Response":
         return this.onResponse(packet.rid, packet.error, packet.data)
       case "Raw":
@@ -570,13 +615,21 @@ export class SCSocket {
         const b = blocked.value
         if (!b.silent && host.options.middlewareEmitWarnings) host.warn(b.error)
         const code = b.statusCode ?? 4008
-        if (hasCid(cid)) this.sendObject({ rid: cid, error: toWireError(b.error), data: { code } })
+        if (hasCid(cid)) {
+          const dialect = this.dialect
+          const error = toWireError(b.error)
+          if (dialect.rejectionStatusCode && typeof error === "object" && error !== null) {
+            Reflect.set(error, "statusCode", code)
+          }
+          this.sendObject(dialect.rejectionDataCode ? { rid: cid, error, data: { code } } : { rid: cid, error })
+        }
         this.disconnectUnsafe(code)
         return
       }
       if (this.state === "closed") return
       // 14.7: a token set by handshakeSC middleware replaces the one in the packet.
       let authError: unknown
+      let authErrorIsBad = false
       let authenticated = false
       if (this.authState === "authenticated") {
         authenticated = true
@@ -584,17 +637,23 @@ export class SCSocket {
         const outcome = yield* this.processToken(offeredToken)
         if (outcome.error !== undefined) {
           authError = outcome.error
+          authErrorIsBad = outcome.isBad
           if (outcome.isBad) this.deauthenticateUnsafe()
         } else {
           authenticated = true
         }
       }
-      this.completeHandshake(cid, authError, authenticated)
+      this.completeHandshake(cid, authError, authenticated, authErrorIsBad)
     })
   }
 
   /** connecting → open: the `connect`/`connection` events, auth events, then the answer (protocol §5 steps 9–12). */
-  private completeHandshake(cid: Cid | undefined, authError: unknown, authenticated: boolean): void {
+  private completeHandshake(
+    cid: Cid | undefined,
+    authError: unknown,
+    authenticated: boolean,
+    authErrorIsBad = false
+  ): void {
     if (this.state !== "connecting") return
     const host = this.host
     this.state = "open"
@@ -608,10 +667,12 @@ export class SCSocket {
     if (authenticated && this.authState === "authenticated") this.triggerAuthEvents("unauthenticated")
     if (hasCid(cid) && this.state === "open") {
       const data: Record<string, unknown> = { id: this.id, pingTimeout: host.options.pingTimeout }
-      if (authError !== undefined) data.authError = toWireError(authError)
+      if (authError !== undefined) data.authError = this.wireAuthError(authError, authErrorIsBad)
       data.isAuthenticated = this.authState === "authenticated"
       this.sendObject({ rid: cid, data })
     }
+    // The probe: both pings at once, so an unknown socket is detected in one round trip.
+    if (this.dialect.version === null && this.state === "open" && !host.options.pingTimeoutDisabled) this.ping()
   }
 
   // ---------------------------------------------------------------------------
@@ -653,6 +714,13 @@ export class SCSocket {
     })
   }
 
+  // Clients 15–20 read `isBadToken` on auth errors; v14 never sent it.
+  private wireAuthError(error: unknown, isBad: boolean): unknown {
+    const wire = toWireError(error)
+    if (this.dialect.isBadToken && typeof wire === "object" && wire !== null) Reflect.set(wire, "isBadToken", isBad)
+    return wire
+  }
+
   private emitBadAuthToken(authError: unknown, signedAuthToken: unknown): void {
     const info = { authError, signedAuthToken }
     this.hub.emit({ _tag: "BadAuthToken", info })
@@ -668,7 +736,7 @@ export class SCSocket {
         this.respond(cid, undefined, { isAuthenticated: this.authState === "authenticated", authError: null })
         return
       }
-      const authError = toWireError(outcome.error)
+      const authError = this.wireAuthError(outcome.error, outcome.isBad)
       if (outcome.isBad) {
         this.deauthenticateUnsafe()
         if (hasCid(cid)) this.sendObject({ rid: cid, error: authError, data: { isAuthenticated: false, authError } })
@@ -708,7 +776,11 @@ export class SCSocket {
   /** Clears the token and tells the client to drop it (`#removeAuthToken`). */
   deauthenticateUnsafe(callback?: (error: unknown) => void): void {
     this.deauthenticateSelf()
-    this.emitUnsafe("#removeAuthToken", null, callback === undefined ? undefined : (err) => callback(err))
+    this.emitUnsafe(
+      "#removeAuthToken",
+      this.dialect.removeAuthTokenWithNull ? null : undefined,
+      callback === undefined ? undefined : (err) => callback(err)
+    )
   }
 
   /** v14's lazy expiry check (protocol §7.6): deauthenticates and returns the error when the token expired. */
@@ -1027,8 +1099,9 @@ export class SCSocket {
   ): Effect.Effect<void> | undefined {
     if (localEvents.has(event)) return undefined
     if (event.startsWith("#")) {
-      // Unknown protocol events skip middleware and are never answered (v14).
-      this.dispatch(event, undefined, data)
+      // Other `#` events skip the emit middleware (v14, for both protocols: spec
+      // protocol-v2.md §3.5); a listener or handler may answer them (socketcluster-server 14.7.2).
+      this.dispatch(event, cid, data)
       return undefined
     }
     if (hasCid(cid) && this.pendingInboundRpcs >= this.host.options.maxPendingInboundRpcs) {
