@@ -4,10 +4,10 @@
  * Everything is local to this process except `publish`, which goes through the broker
  * so every process's subscribers get it.
  */
-import { EventEmitter } from "node:events"
-import type { SCServer as Core } from "@effect-socketcluster/server"
+import type { SCServer as Core, DataStore } from "@effect-socketcluster/server"
 import { Effect, Exit } from "effect"
 import { Emitter } from "./Emitter.js"
+import { DataExchange, failureOf } from "./ExchangeData.js"
 
 export type ChannelState = "pending" | "subscribed" | "unsubscribed"
 export type Watcher = (data: unknown) => void
@@ -78,14 +78,19 @@ interface WatchList {
 
 /**
  * The server's exchange. Events (Node `EventEmitter`): `subscribe`(name),
- * `unsubscribe`(name), `subscribeFail`(error, name).
+ * `unsubscribe`(name), `subscribeFail`(error, name). The data methods (`set`, `get`,
+ * `add`, `expire`, …) are {@link DataExchange}'s, over the core's data store.
  */
-export class SCExchange extends EventEmitter {
+export class SCExchange extends DataExchange {
   private readonly channels = new Map<string, SCChannel>()
   private readonly watchLists = new Map<string, WatchList>()
 
-  constructor(private readonly host: ExchangeHost) {
+  constructor(protected readonly host: ExchangeHost) {
     super()
+  }
+
+  protected withData(action: (data: DataStore.DataStoreShape) => void): void {
+    this.host.withCore((core) => action(core.exchange.data))
   }
 
   /** Publishes through the broker; `callback(err?)` once the broker accepted it. */
@@ -208,11 +213,4 @@ export class SCExchange extends EventEmitter {
   destroy(): void {
     for (const name of Array.from(this.channels.keys())) this.destroyChannel(name)
   }
-}
-
-const failureOf = (exit: Exit.Exit<unknown, unknown>): unknown => {
-  if (Exit.isSuccess(exit)) return undefined
-  const reason = exit.cause.reasons[0]
-  if (reason === undefined) return undefined
-  return reason._tag === "Fail" ? reason.error : reason._tag === "Die" ? reason.defect : undefined
 }

@@ -9,10 +9,12 @@
  * const news = yield* server.exchange.subscribe("news")       // scoped: unsubscribes on scope close
  * yield* news.messages.pipe(Stream.take(1), Stream.runForEach(Console.log), Effect.forkScoped)
  * yield* server.exchange.publish("news", { headline: "hello" })
+ * yield* server.exchange.set(["scores", "ada"], 3)                // the data API (see DataStore)
  * ```
  */
 import type { BrokerError } from "@effect-socketcluster/protocol"
 import { Effect, Queue, type Scope, Stream } from "effect"
+import type { DataStoreError, DataStoreShape, KeyChain, SpliceOptions } from "./DataStore.js"
 
 export type ChannelState = "pending" | "subscribed" | "unsubscribed"
 
@@ -22,6 +24,8 @@ export interface ExchangeHost {
   addInterest(channel: string): Effect.Effect<void, BrokerError>
   removeInterest(channel: string): void
   watch(channel: string, watcher: (data: unknown) => void): () => void
+  /** The data store behind the exchange's data methods. */
+  readonly data: DataStoreShape
 }
 
 /** A channel of the exchange (v14 sc-channel, server side). */
@@ -65,15 +69,86 @@ export class ExchangeChannel {
 }
 
 /**
- * The server-side exchange.
+ * The server-side exchange: pub/sub through the `Broker`, and the data API of the
+ * `DataStore` (every data method is the store's, see `DataStore.DataStoreShape`).
  */
 export class Exchange {
   private readonly channels = new Map<string, ExchangeChannel>()
 
+  /** The data store behind the data methods. */
+  readonly data: DataStoreShape
+
   constructor(
     /** @internal */
     readonly host: ExchangeHost
-  ) {}
+  ) {
+    this.data = host.data
+  }
+
+  set(keyChain: KeyChain, value: unknown): Effect.Effect<void, DataStoreError> {
+    return this.data.set(keyChain, value)
+  }
+  get(keyChain: KeyChain): Effect.Effect<unknown, DataStoreError> {
+    return this.data.get(keyChain)
+  }
+  get getAll(): Effect.Effect<unknown, DataStoreError> {
+    return this.data.getAll
+  }
+  getRange(
+    keyChain: KeyChain,
+    fromIndex: number | string,
+    toIndex?: number | string
+  ): Effect.Effect<unknown, DataStoreError> {
+    return this.data.getRange(keyChain, fromIndex, toIndex)
+  }
+  count(keyChain: KeyChain): Effect.Effect<number, DataStoreError> {
+    return this.data.count(keyChain)
+  }
+  hasKey(keyChain: KeyChain): Effect.Effect<boolean, DataStoreError> {
+    return this.data.hasKey(keyChain)
+  }
+  add(keyChain: KeyChain, value: unknown): Effect.Effect<number, DataStoreError> {
+    return this.data.add(keyChain, value)
+  }
+  concat(keyChain: KeyChain, value: unknown): Effect.Effect<void, DataStoreError> {
+    return this.data.concat(keyChain, value)
+  }
+  remove(keyChain: KeyChain): Effect.Effect<unknown, DataStoreError> {
+    return this.data.remove(keyChain)
+  }
+  removeRange(
+    keyChain: KeyChain,
+    fromIndex: number | string,
+    toIndex?: number | string
+  ): Effect.Effect<unknown, DataStoreError> {
+    return this.data.removeRange(keyChain, fromIndex, toIndex)
+  }
+  get removeAll(): Effect.Effect<void, DataStoreError> {
+    return this.data.removeAll
+  }
+  splice(keyChain: KeyChain, options: SpliceOptions): Effect.Effect<Array<unknown>, DataStoreError> {
+    return this.data.splice(keyChain, options)
+  }
+  pop(keyChain: KeyChain): Effect.Effect<Array<unknown>, DataStoreError> {
+    return this.data.pop(keyChain)
+  }
+  expire(keyChains: ReadonlyArray<KeyChain>, seconds: number): Effect.Effect<void, DataStoreError> {
+    return this.data.expire(keyChains, seconds)
+  }
+  unexpire(keyChains: ReadonlyArray<KeyChain>): Effect.Effect<void, DataStoreError> {
+    return this.data.unexpire(keyChains)
+  }
+  getExpiry(keyChain: KeyChain): Effect.Effect<number | undefined, DataStoreError> {
+    return this.data.getExpiry(keyChain)
+  }
+  /** Own enumerable keys of `object` (synchronous, like v14's). */
+  extractKeys(object: object): Array<string> {
+    return Object.keys(object)
+  }
+  /** Own enumerable values of `object` (synchronous). */
+  extractValues(object: object): Array<unknown> {
+    return Object.values(object)
+  }
 
   /** Publishes to every subscriber of `channel` (local sockets and other processes). */
   publish(channel: string, data: unknown): Effect.Effect<void, BrokerError> {

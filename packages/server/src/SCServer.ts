@@ -47,6 +47,8 @@ import { AuthEngine, type AuthOptions } from "./AuthEngine.js"
 import { Broker, type BrokerShape } from "./Broker.js"
 import * as BrokerMemory from "./BrokerMemory.js"
 import { ChannelRegistry } from "./ChannelRegistry.js"
+import { DataStore, type DataStoreShape } from "./DataStore.js"
+import * as DataStoreMemory from "./DataStoreMemory.js"
 import { EventHub } from "./EventHub.js"
 import type { ServerEvent } from "./Events.js"
 import { Exchange } from "./Exchange.js"
@@ -132,7 +134,8 @@ export class SCServerCore implements SocketHost {
     readonly wss: WebSocketServer,
     /** The Node HTTP server whose upgrades this server handles; undefined when routed by an Effect HTTP app. */
     readonly httpServer: Http.Server | undefined,
-    handshakeSemaphore: Semaphore.Semaphore
+    handshakeSemaphore: Semaphore.Semaphore,
+    data: DataStoreShape
   ) {
     this.currentCodec = codec
     this.secure = httpServer !== undefined && "setSecureContext" in httpServer
@@ -148,7 +151,8 @@ export class SCServerCore implements SocketHost {
       publish: (channel, data) => this.publish(channel, data),
       addInterest: (channel) => this.registry.addInterest(channel),
       removeInterest: (channel) => this.registry.removeInterest(channel),
-      watch: (channel, watcher) => this.registry.watch(channel, watcher)
+      watch: (channel, watcher) => this.registry.watch(channel, watcher),
+      data
     })
     this.handshakePermits = { withPermit: (effect) => Semaphore.withPermits(handshakeSemaphore, 1)(effect) }
   }
@@ -438,8 +442,9 @@ export type Transport =
 
 /**
  * Builds a server (scoped: closing the scope closes every socket with 1001 and releases
- * the port). Uses the `Broker`, `Codec` and `AuthEngine` services when provided, else
- * the in-memory broker, the JSON codec and a jose engine built from `options`.
+ * the port). Uses the `Broker`, `DataStore`, `Codec` and `AuthEngine` services when
+ * provided, else the in-memory broker and data store, the JSON codec and a jose engine
+ * built from `options`.
  */
 export const make = (
   options: SCServerOptions,
@@ -449,6 +454,8 @@ export const make = (
     const resolved = yield* resolveOptions(options)
     const brokerOption = yield* Effect.serviceOption(Broker)
     const broker = Option.isSome(brokerOption) ? brokerOption.value : yield* BrokerMemory.make
+    const dataOption = yield* Effect.serviceOption(DataStore)
+    const data = Option.isSome(dataOption) ? dataOption.value : yield* DataStoreMemory.make()
     const codecOption = yield* Effect.serviceOption(Codec)
     const codec = Option.isSome(codecOption) ? codecOption.value : json
     const authOption = yield* Effect.serviceOption(AuthEngine)
@@ -486,7 +493,7 @@ export const make = (
       ),
       (wss) => Effect.callback<void>((resume) => wss.close(() => resume(Effect.void)))
     )
-    const core = new SCServerCore(resolved, auth, broker, codec, fork, wss, httpServer, handshakeSemaphore)
+    const core = new SCServerCore(resolved, auth, broker, codec, fork, wss, httpServer, handshakeSemaphore, data)
     yield* broker.onPublication(core.registry.deliver)
     httpServer?.on("upgrade", core.onUpgrade)
     // Finalizers run in reverse: sockets close (1001) before the WebSocket and HTTP servers.

@@ -1,1 +1,2 @@
 export { runBrokerConformance } from "./BrokerConformance.js"
+export { runDataStoreConformance } from "./DataStoreConformance.js"
