@@ -50,9 +50,10 @@ describe("exchange data API (v14 callbacks)", () => {
     expect(await call(exchange, "getRange", "arr", 0, 0)).toEqual([null, ["a", "b", "c", "d"]])
     expect(await call(exchange, "pop", "arr")).toEqual([null])
     expect(await call(exchange, "pop", "arr", true)).toEqual([null, ["c"]])
-    expect(
-      await call(exchange, "splice", "arr", { index: 1, count: 1, items: ["X", "Y"], getValue: true })
-    ).toEqual([null, ["b"]])
+    expect(await call(exchange, "splice", "arr", { index: 1, count: 1, items: ["X", "Y"], getValue: true })).toEqual([
+      null,
+      ["b"]
+    ])
     expect(await call(exchange, "get", "arr")).toEqual([null, ["a", "X", "Y"]])
     expect(await call(exchange, "splice", "nope", { index: 0, count: 1, getValue: true })).toEqual([null, []])
     expect(await call(exchange, "removeRange", "arr", 1, 2, true)).toEqual([null, ["X"]])
