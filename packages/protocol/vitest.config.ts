@@ -1,5 +1,7 @@
 import { defineProject } from "vitest/config"
 
 export default defineProject({
+  // Workspace tests run on the TypeScript sources, not on dist (see the exports' source condition).
+  ssr: { resolve: { conditions: ["@effect-socketcluster/source"] } },
   test: { name: "protocol", include: ["test/**/*.test.ts"], environment: "node" }
 })

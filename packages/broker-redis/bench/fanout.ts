@@ -5,7 +5,7 @@
  *   redis    two server processes sharing one Redis (examples/start-redis.ts); half the
  *            subscribers on each, the publisher on the first
  *
- *   pnpm tsx packages/broker-redis/bench/fanout.ts [--subscribers 400] [--batch 50] [--publishers 50] [--seconds 5] [--rounds 3]
+ *   ./dev tsx packages/broker-redis/bench/fanout.ts [--subscribers 400] [--batch 50] [--publishers 50] [--seconds 5] [--rounds 3]
  *
  * Closed loop: publisher sockets send a batch of publications (fire-and-forget
  * `#publish`, round-robin over the publishers), wait until every subscriber received all
@@ -48,10 +48,14 @@ interface Server {
 
 const startServer = (file: string, env: Record<string, string>): Promise<Server> =>
   new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", file], {
-      env: { ...process.env, ...env, PORT: "0" },
-      stdio: ["ignore", "pipe", "inherit"]
-    })
+    const child: ChildProcess = spawn(
+      process.execPath,
+      ["--conditions=@effect-socketcluster/source", "--import", "tsx", file],
+      {
+        env: { ...process.env, ...env, PORT: "0" },
+        stdio: ["ignore", "pipe", "inherit"]
+      }
+    )
     let out = ""
     child.stdout?.on("data", (chunk: Buffer) => {
       out += chunk.toString()

@@ -2,7 +2,7 @@
  * The quick-start server (packages/server/examples/start.ts) with the Redis broker: run
  * several on different ports against one Redis and they share publications.
  *
- *   BROKER_URL=redis://127.0.0.1:6379 PORT=8000 pnpm tsx packages/broker-redis/examples/start-redis.ts
+ *   BROKER_URL=redis://127.0.0.1:6379 PORT=8000 ./dev tsx packages/broker-redis/examples/start-redis.ts
  *
  * BROKER_URL is required (BROKER_PREFIX optional, default "sc:"); PORT defaults to 8000.
  * Broker notices (connection lost / restored) are logged.

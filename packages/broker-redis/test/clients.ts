@@ -102,7 +102,7 @@ const example = fileURLToPath(new URL("../examples/start-redis.ts", import.meta.
 /** Spawns examples/start-redis.ts (node + tsx) on a free port and waits for its `listening <port>` line. */
 export const spawnServer = (brokerUrl: string): Promise<ServerProcess> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", example], {
+    const child = spawn(process.execPath, ["--conditions=@effect-socketcluster/source", "--import", "tsx", example], {
       env: { ...process.env, PORT: "0", BROKER_URL: brokerUrl },
       stdio: ["ignore", "pipe", "pipe"]
     })

@@ -7,7 +7,7 @@
  * side owns one kind of event, so neither sees the other's traffic. (`NodeHttpServer.layer`
  * would also register an `upgrade` listener of its own; that is why it is not used here.)
  *
- *   PORT=8080 pnpm tsx packages/cli/examples/effect-http.ts
+ *   PORT=8080 ./dev tsx packages/cli/examples/effect-http.ts
  *   curl localhost:8080/hello/you       # Effect route
  *   curl localhost:8080/metrics         # PrometheusMetrics.layerHttp
  *   ws://localhost:8080/socketcluster/  # SocketCluster v14 (echo)

@@ -1,5 +1,6 @@
 /**
- * The real CLI as a child process (`node --import tsx src/main.ts ...`), with a way to
+ * The real CLI as a child process, run from the sources (`node
+ * --conditions=@effect-socketcluster/source --import tsx src/main.ts ...`), with a way to
  * wait for its output, and a private redis-server for the multi-process tests.
  */
 import { type ChildProcess, spawn } from "node:child_process"
@@ -27,11 +28,15 @@ export interface CliProcess {
 
 /** Spawns the CLI. Signals go to node itself, not to a tsx/pnpm wrapper that could mask the exit code. */
 export const spawnCli = (argv: ReadonlyArray<string>, env: NodeJS.ProcessEnv = cleanEnv()): CliProcess => {
-  const proc = spawn(process.execPath, ["--import", "tsx", mainPath, ...argv], {
-    cwd: repoRoot,
-    env,
-    stdio: ["ignore", "pipe", "pipe"]
-  })
+  const proc = spawn(
+    process.execPath,
+    ["--conditions=@effect-socketcluster/source", "--import", "tsx", mainPath, ...argv],
+    {
+      cwd: repoRoot,
+      env,
+      stdio: ["ignore", "pipe", "pipe"]
+    }
+  )
   let output = ""
   const waiters: Array<() => void> = []
   const onData = (chunk: Buffer) => {

@@ -101,7 +101,7 @@ export function startChatApp(port = Number(process.env.PORT ?? 8000)) {
   })
 }
 
-// Run directly (PORT and AUTH_KEY from the environment): tsx packages/compat/examples/chat-app.js
+// Run directly (PORT and AUTH_KEY from the environment): ./dev tsx packages/compat/examples/chat-app.js
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   startChatApp().then((scServer) => console.log(`chat app listening on port ${scServer.httpServer.address().port}`))
 }

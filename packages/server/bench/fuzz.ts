@@ -3,7 +3,7 @@
  * with the heap (after a full collection) printed after each batch; fails when a run
  * breaks an invariant or the heap keeps growing.
  *
- *   node --expose-gc --import tsx packages/server/bench/fuzz.ts --runs 20000 [--batch 1000] [--seed n]
+ *   node --expose-gc --conditions=@effect-socketcluster/source --import tsx packages/server/bench/fuzz.ts --runs 20000 [--batch 1000] [--seed n]
  */
 import { Effect } from "effect"
 import fc from "fast-check"

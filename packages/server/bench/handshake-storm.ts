@@ -3,7 +3,7 @@
  * storm after a restart) upgrade and handshake, an established client in this process
  * calls `echo` every 5 ms; prints its RPC latency before and during the storm.
  *
- *   node --import tsx packages/server/bench/handshake-storm.ts --sockets 3000 [--tokens] [--upgrades-per-turn n]
+ *   node --conditions=@effect-socketcluster/source --import tsx packages/server/bench/handshake-storm.ts --sockets 3000 [--tokens] [--upgrades-per-turn n]
  *
  * `--tokens`: every new socket offers a signed JWT (the asynchronous handshake path).
  * `--upgrades-per-turn n`: the `maxUpgradesPerTurn` option (0 leaves the default).

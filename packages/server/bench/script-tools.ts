@@ -18,7 +18,10 @@ export const argString = (name: string, fallback: string): string => {
 
 /** Forks `script` under tsx with IPC. */
 export const startChild = (fork: typeof forkFn, script: URL): ChildProcess =>
-  fork(script.pathname, [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] })
+  fork(script.pathname, [], {
+    execArgv: ["--conditions=@effect-socketcluster/source", "--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"]
+  })
 
 /** The next IPC message of `type` from `child`. */
 export const childMessage = <A = Record<string, unknown>>(child: ChildProcess, type: string): Promise<A> =>

@@ -4,7 +4,7 @@
  * with --expose-gc), memory outside the heap, event-loop delay, deliveries and
  * RPC latency, and at the end checks that no message was lost or reordered.
  *
- *   node --expose-gc --import tsx packages/server/bench/soak.ts --duration 600 --clients 5000
+ *   node --expose-gc --conditions=@effect-socketcluster/source --import tsx packages/server/bench/soak.ts --duration 600 --clients 5000
  *
  * Options (all optional): --duration s (600) --clients n (5000) --channels n (50)
  * --rate publications/s (100) --rpc requests/s (500) --interval s (10) --out file.md

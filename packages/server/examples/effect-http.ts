@@ -2,7 +2,7 @@
  * SocketCluster inside an Effect HTTP app: the app's routes and the WebSocket endpoint
  * share one port.
  *
- *   PORT=8000 pnpm tsx packages/server/examples/effect-http.ts
+ *   PORT=8000 ./dev tsx packages/server/examples/effect-http.ts
  *   curl localhost:8000/health   # ok
  */
 

@@ -2,7 +2,7 @@
  * The quick-start server: SocketCluster on PORT (default 8000) with an `echo` procedure,
  * client publishing allowed and the embedded in-memory broker.
  *
- *   PORT=8000 pnpm tsx packages/server/examples/start.ts
+ *   PORT=8000 ./dev tsx packages/server/examples/start.ts
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Exit, Layer } from "effect"

@@ -42,6 +42,7 @@ export const prepareEffectSocketcluster = (): Launch | Unavailable => {
       entry,
       "--bundle",
       "--platform=node",
+      "--conditions=@effect-socketcluster/source",
       "--format=esm",
       "--target=node22",
       `--outfile=${bundle}`,
