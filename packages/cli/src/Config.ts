@@ -487,7 +487,7 @@ export const helpText = (): string => {
   return [
     "effect-socketcluster: a SocketCluster v14 server with a demo page, /health and /metrics",
     "",
-    "Usage: ./dev start [options]   (or pnpm start, or tsx packages/cli/src/main.ts; flags win over environment variables)",
+    "Usage: effect-socketcluster [options]   (in a clone of the repository: ./dev start [options]; flags win over environment variables)",
     "",
     "Options:",
     ...rows,

@@ -1,7 +1,9 @@
+#!/usr/bin/env node
 /**
- * The program: `pnpm start [options]` (`--help` lists them). Reads the settings from
- * flags and the environment, then serves until SIGINT/SIGTERM, drains and exits 0. A bad
- * setting or a failed start prints one line and exits 1.
+ * The `effect-socketcluster` program (`./dev start`, `pnpm start`; `--help` lists the
+ * options). Reads the settings from flags and the environment, then serves until
+ * SIGINT/SIGTERM, drains and exits 0. A bad setting or a failed start prints one line and
+ * exits 1.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Exit } from "effect"
