@@ -13,7 +13,9 @@
  * ```
  */
 import * as Http from "node:http"
+import { SCChannel, SCExchange } from "./Exchange.js"
 import { attach, SCServer, type SCServerOptions } from "./SCServer.js"
+import { SCServerSocket } from "./SCServerSocket.js"
 
 /**
  * v14 `listen(port, options?, callback?)`: a new HTTP server answering plain requests
@@ -31,8 +33,15 @@ export const listen = (port?: number, options?: SCServerOptions | (() => void), 
 }
 
 export type { V14AuthEngine } from "./AuthEngineAdapter.js"
-export { SCChannel, SCExchange } from "./Exchange.js"
 export type { Next, V14Middleware } from "./Middleware.js"
 export type { MiddlewareRequests, MiddlewareType, SCServerOptions } from "./SCServer.js"
-export { SCServerSocket } from "./SCServerSocket.js"
-export { attach, SCServer }
+export { attach, SCChannel, SCExchange, SCServer, SCServerSocket }
+
+/**
+ * What `require("@effect-socketcluster/compat")` returns in CommonJS (Node >= 22.19 loads
+ * this ES module synchronously): a plain object like socketcluster-server@14's
+ * `module.exports`, instead of the sealed module namespace.
+ */
+const commonJsExports = { SCServer, SCServerSocket, SCChannel, SCExchange, attach, listen }
+
+export { commonJsExports as "module.exports" }
