@@ -160,6 +160,23 @@ describe("protocol detection on the wire", () => {
 })
 
 describe("what each dialect writes", () => {
+  it.live("V2-20: a v2 publisher's own delivery is written before the ack of its publish", () =>
+    Effect.gen(function* () {
+      const server = yield* startServer(fast)
+      const { raw } = yield* handshaken(server, { path: "/socketcluster/?scProtocolVersion=2", pong: 2 })
+      raw.send('{"event":"#subscribe","data":{"channel":"self"},"cid":2}')
+      yield* raw.waitFor((f) => f.startsWith('{"rid":2'))
+      raw.send('{"event":"#publish","data":{"channel":"self","data":"mine"},"cid":3}')
+      yield* raw.waitFor((f) => f.startsWith('{"rid":3'))
+      const delivery = raw.frames.indexOf('{"event":"#publish","data":{"channel":"self","data":"mine"}}')
+      assert.isAtLeast(delivery, 0)
+      assert.isBelow(
+        delivery,
+        raw.frames.findIndex((f) => f.startsWith('{"rid":3'))
+      )
+    })
+  )
+
   const disconnectFrames = (path: string, pong: 1 | 2 | undefined, protocolVersion: 1 | "auto" = "auto") =>
     Effect.gen(function* () {
       const server = yield* startServer({ ...fast, protocolVersion })

@@ -32,6 +32,10 @@ export interface AnyClient {
   readonly raw: Array<unknown>
   /** Every `disconnect` since creation. */
   readonly disconnects: Array<Closed>
+  /** Every `error` since creation. */
+  readonly errors: Array<Error>
+  /** Every `kickOut` since creation. */
+  readonly kickOuts: Array<{ readonly channel: unknown; readonly message: unknown }>
   /** The next event of this name (`connect` → status, `disconnect`/`connectAbort`/`close` → Closed, `error` → the error, `kickOut` → {channel, message}). */
   next(event: string): Promise<unknown>
   invoke(event: string, data?: unknown, ackTimeout?: number): Promise<unknown>
@@ -134,7 +138,10 @@ const v1Client = (options: Record<string, unknown>): AnyClient => {
   const s = mod.create({ multiplex: false, ...options })
   const raw: Array<unknown> = []
   const disconnects: Array<Closed> = []
-  s.on("error", () => {})
+  const kickOuts: Array<{ readonly channel: unknown; readonly message: unknown }> = []
+  s.on("kickOut", (message, channel) => kickOuts.push({ channel, message }))
+  const errors: Array<Error> = []
+  s.on("error", (e) => errors.push(e as Error))
   s.on("raw", (m) => raw.push(m))
   s.on("disconnect", (code, reason) => disconnects.push({ code: code as number, reason }))
   const callback =
@@ -149,6 +156,8 @@ const v1Client = (options: Record<string, unknown>): AnyClient => {
     socket: s,
     raw,
     disconnects,
+    kickOuts,
+    errors,
     next: (event) =>
       new Promise((resolve) => {
         s.once(event, (a, b) => {
@@ -199,7 +208,10 @@ const v2Client = (name: Exclude<ClientName, "14.3.2">, options: Record<string, u
   const s = mod.create(options)
   const raw: Array<unknown> = []
   const disconnects: Array<Closed> = []
-  forEach(s.listener("error"), () => {})
+  const kickOuts: Array<{ readonly channel: unknown; readonly message: unknown }> = []
+  forEach(s.listener("kickOut"), (e) => kickOuts.push({ channel: e.channel, message: e.message }))
+  const errors: Array<Error> = []
+  forEach(s.listener("error"), (e) => errors.push(e.error as Error))
   forEach(s.listener("raw"), (e) => raw.push(e.message))
   forEach(s.listener("disconnect"), (e) => disconnects.push({ code: e.code as number, reason: e.reason }))
   return {
@@ -208,6 +220,8 @@ const v2Client = (name: Exclude<ClientName, "14.3.2">, options: Record<string, u
     socket: s,
     raw,
     disconnects,
+    kickOuts,
+    errors,
     next: async (event) => {
       const e = await s.listener(event).once()
       if (event === "connect") return e
@@ -323,3 +337,13 @@ export const watchSockets = (server: SCServer.SCServerCore) =>
     }),
     ({ remove }) => Effect.sync(remove)
   )
+
+/** Resolves once `check()` holds, re-checked every event-loop turn (client events land in their own turns). */
+export const until = (check: () => boolean): Promise<void> =>
+  new Promise((resolve) => {
+    const poll = (): void => {
+      if (check()) resolve()
+      else setImmediate(poll)
+    }
+    poll()
+  })
