@@ -14,6 +14,8 @@ import { Link } from "./Link.js"
 interface SessionEnd extends Disconnect {
   readonly wasOpen: boolean
   readonly error?: ServerError | undefined
+  /** The WebSocket could not even be constructed (bad URL, no WebSocket): retrying cannot help. */
+  readonly fatal?: boolean
 }
 
 const decodeStatus = Schema.decodeUnknownOption(HandshakeStatus)
@@ -42,6 +44,7 @@ const session = (core: ClientCore, attempt: number) =>
       const makeWs = yield* Socket.WebSocketConstructor
       const { options } = core
       let ws: Socket.WebSocketLike | undefined
+      let constructError: unknown
       const socket = yield* Socket.fromWebSocket(
         Effect.acquireRelease(
           Effect.try({
@@ -49,13 +52,20 @@ const session = (core: ClientCore, attempt: number) =>
               ws = makeWs(core.url, options.headers === undefined ? undefined : { headers: options.headers })
               return ws
             },
-            catch: (cause) => new Socket.SocketError({ reason: new Socket.SocketOpenError({ kind: "Unknown", cause }) })
+            catch: (cause) => {
+              constructError = cause
+              return new Socket.SocketError({ reason: new Socket.SocketOpenError({ kind: "Unknown", cause }) })
+            }
           }),
           (socket) => Effect.sync(() => socket.close(1000))
         ),
         { openTimeout: options.connectTimeout }
       )
       const readerExit = yield* Effect.exit(socket.reader)
+      if (constructError !== undefined) {
+        const end: SessionEnd = { code: 1006, reason: String(constructError), wasOpen: false, fatal: true }
+        return end
+      }
       if (Exit.isFailure(readerExit) || ws === undefined) {
         const failure = Exit.isFailure(readerExit) ? Option.getOrUndefined(Exit.findErrorOption(readerExit)) : undefined
         const end: SessionEnd = {
@@ -146,7 +156,7 @@ export const run = (core: ClientCore): Effect.Effect<void, never, Socket.WebSock
     let attempt = 1
     while (true) {
       const end = yield* session(core, attempt)
-      if (core.closing || step === undefined || !mayReconnect(end.code)) {
+      if (core.closing || step === undefined || end.fatal === true || !mayReconnect(end.code)) {
         core.closed(end, false)
         return core.terminate(end)
       }
