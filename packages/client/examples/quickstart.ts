@@ -1,6 +1,6 @@
 /**
  * The README's example: a server and a client in one process.
- * Run it with `node --import tsx packages/client/examples/quickstart.ts`.
+ * Run it with `./dev tsx packages/client/examples/quickstart.ts`.
  */
 
 import { NodeRuntime, NodeSocket } from "@effect/platform-node"
