@@ -9,10 +9,17 @@
  * back through Redis like everyone else's: local subscribers get each one exactly once,
  * in the order Redis saw them.
  *
- * When Redis goes away, publish fails with `BrokerError`, the connections reconnect on
- * the `reconnect` schedule and node-redis resubscribes every live channel; `notices`
- * reports `ConnectionLost` and `ConnectionRestored`. Publications made during the gap
- * are lost (at-most-once delivery across an outage).
+ * Channel history (on by default, see `History`): a publication is appended to the
+ * channel's Redis Stream and announced on pub/sub by one Lua script, so the publisher's
+ * ack means both happened; it carries the channel's offset and epoch. When Redis goes
+ * away, publish fails with `BrokerError`, the connections reconnect on the `reconnect`
+ * schedule and node-redis resubscribes every live channel; then every history channel
+ * is caught up from its last delivered offset before its live publications flow again,
+ * so subscribers miss nothing that was acknowledged, in order, exactly once. A channel
+ * whose history cannot cover the gap (Redis lost its data: new epoch; or trimmed) is
+ * reported with a `HistoryGap` notice. `notices` also reports `ConnectionLost`,
+ * `ConnectionRestored` and `Recovered`. Channels with history off keep the old
+ * at-most-once behaviour across an outage.
  *
  * @example
  * ```ts
@@ -23,11 +30,13 @@
  * )
  * ```
  */
-import { Broker } from "@effect-socketcluster/server"
+import { Broker, History } from "@effect-socketcluster/server"
 import { Config, Duration, Effect, Latch, Layer, PubSub, Redacted, Schedule, type Scope, Stream } from "effect"
 import { createClient } from "redis"
 import * as Payload from "./internal/Payload.js"
 import * as ReconnectStrategy from "./internal/ReconnectStrategy.js"
+import { Recovery } from "./internal/Recovery.js"
+import * as StreamScripts from "./internal/StreamScripts.js"
 import { SubscriptionBatcher, type SubscriptionCommand } from "./internal/SubscriptionBatcher.js"
 
 /** Options of {@link make} / {@link layer}. */
@@ -47,12 +56,23 @@ export interface BrokerRedisOptions {
    * reconnecting and stays unavailable.
    */
   readonly reconnect?: Schedule.Schedule<unknown, Error> | undefined
+  /** Channel history per channel-name pattern (default: `History.defaultPolicy` for every channel). */
+  readonly history?: History.HistoryConfig | undefined
+  /**
+   * How long a channel's offset and epoch outlive its last publication (default 1 day).
+   * After that the next publication starts a new epoch.
+   */
+  readonly historyMetaTtl?: Duration.Input | undefined
 }
 
-/** Exponential backoff from 50 ms, capped at 5 s, jittered (±20%), never giving up. */
+/**
+ * Exponential backoff from 20 ms, capped at 500 ms, jittered (±20%), never giving up:
+ * a Redis that is back is used again within about half a second, which keeps the
+ * window that history recovery must cover short.
+ */
 export const defaultReconnect: Schedule.Schedule<unknown, Error> = Schedule.min([
-  Schedule.exponential("50 millis"),
-  Schedule.spaced("5 seconds")
+  Schedule.exponential("20 millis"),
+  Schedule.spaced("500 millis")
 ]).pipe(Schedule.jittered)
 
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
@@ -68,6 +88,9 @@ const unavailable = (error: unknown) =>
 export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerShape, never, Scope.Scope> =>
   Effect.gen(function* () {
     const prefix = options.prefix ?? "sc:"
+    const policyOf = History.compile(options.history)
+    const metaTtl = String(Duration.toMillis(Duration.fromInputUnsafe(options.historyMetaTtl ?? "1 day")))
+    const stats = Broker.makeStats()
     const connectTimeout = Duration.fromInputUnsafe(options.connectTimeout ?? "5 seconds")
     const schedule = options.reconnect ?? defaultReconnect
     // Each connection has its own strategy: the schedule's state is per outage and per connection.
@@ -107,18 +130,90 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
     const started = <A>(effect: Effect.Effect<A, Broker.BrokerError>): Effect.Effect<A, Broker.BrokerError> =>
       Effect.suspend(() => (everConnected ? effect : Effect.andThen(ready, effect)))
 
-    const onMessage = (message: string, redisChannel: string): void => {
-      const channel = redisChannel.slice(prefix.length)
-      if (!live.has(channel)) return
-      const data = Payload.decode(message)
+    const deliver = (channel: string, data: unknown, offset?: number, epoch?: string): void => {
       for (const handler of handlers) {
         try {
-          handler(channel, data)
+          handler(channel, data, offset, epoch)
         } catch (error) {
           // A throwing handler must not break the Redis reply parser (node-redis calls us from inside it).
           Effect.runFork(Effect.logWarning("BrokerRedis: publication handler threw", error))
         }
       }
+    }
+
+    // The scripts are loaded on every (re)connection before the first EVALSHA goes out: an
+    // EVALSHA answered NOSCRIPT and retried as EVAL would overtake later publications.
+    let scriptsLoaded = false
+    let awaitingScripts: Array<() => void> = []
+    const releaseScriptWaiters = () => {
+      const waiting = awaitingScripts
+      awaitingScripts = []
+      for (const send of waiting) send()
+    }
+    publisher.on("ready", () => {
+      scriptsLoaded = false
+      Promise.all(
+        [StreamScripts.append, StreamScripts.read].map((script) =>
+          publisher.sendCommand(["SCRIPT", "LOAD", script.source])
+        )
+      ).then(
+        () => {
+          scriptsLoaded = true
+          releaseScriptWaiters()
+        },
+        // The connection failed again: the waiters fail on their own when they send.
+        releaseScriptWaiters
+      )
+    })
+    const sendScript = (script: StreamScripts.Script, args: ReadonlyArray<string>): Promise<unknown> =>
+      publisher
+        .sendCommand(["EVALSHA", script.sha, "2", ...args])
+        .catch((error: unknown) =>
+          StreamScripts.isNoScript(error)
+            ? publisher.sendCommand(["EVAL", script.source, "2", ...args])
+            : Promise.reject(error)
+        )
+    const evalScript = (script: StreamScripts.Script, args: ReadonlyArray<string>): Promise<unknown> => {
+      if (scriptsLoaded || !publisher.isReady) return sendScript(script, args)
+      return new Promise((resolve, reject) => {
+        awaitingScripts.push(() => {
+          sendScript(script, args).then(resolve, reject)
+        })
+      })
+    }
+
+    const readHistory = async (channel: string, since: History.StreamPosition): Promise<History.HistoryRead> => {
+      if (policyOf(channel) === undefined) return { publications: [], position: undefined, gap: "NoHistory" }
+      const reply = await evalScript(StreamScripts.read, [
+        StreamScripts.streamKey(prefix, channel),
+        StreamScripts.metaKey(prefix, channel),
+        String(since.offset),
+        since.epoch
+      ])
+      const { top, retained } = StreamScripts.parseRead(reply, Payload.decode)
+      return History.readFrom(since, top, retained)
+    }
+
+    const readPosition = async (channel: string): Promise<History.StreamPosition> => {
+      const [offset, epoch] = await publisher.hmGet(StreamScripts.metaKey(prefix, channel), ["o", "e"])
+      return { offset: Number(offset ?? 0), epoch: epoch ?? "" }
+    }
+
+    const recovery = new Recovery({
+      deliver,
+      read: readHistory,
+      notice: (notice) => PubSub.publishUnsafe(notices, notice),
+      stats
+    })
+
+    const onMessage = (message: string, redisChannel: string): void => {
+      const channel = redisChannel.slice(prefix.length)
+      if (!live.has(channel)) return
+      const announcement = StreamScripts.parseAnnouncement(message)
+      if (announcement === undefined) return deliver(channel, Payload.decode(message))
+      const data = Payload.decode(announcement.payload)
+      if (recovery.has(channel)) recovery.announce(channel, announcement.offset, announcement.epoch, data)
+      else deliver(channel, data, announcement.offset, announcement.epoch)
     }
 
     const batcher = new SubscriptionBatcher((command: SubscriptionCommand, channels) => {
@@ -144,8 +239,10 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
       // An error on a live connection (e.g. a command error) is not an outage.
       if (bothReady()) return
       if (!subscriber.isReady) subscriberDropped = true
+      if (!publisher.isReady) scriptsLoaded = false
       connected.closeUnsafe()
       if (!everConnected || lostAt !== undefined) return
+      recovery.suspend()
       lostAt = Date.now()
       PubSub.publishUnsafe(notices, { _tag: "ConnectionLost", message: describe(error) })
     }
@@ -163,6 +260,12 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
       const resubscribed = subscriberDropped ? live.size : 0
       subscriberDropped = false
       PubSub.publishUnsafe(notices, { _tag: "ConnectionRestored", downtimeMs, resubscribed })
+      recovery.resumeAll().then(
+        ({ channels, replayed }) => {
+          if (channels > 0) PubSub.publishUnsafe(notices, { _tag: "Recovered", channels, replayed })
+        },
+        () => undefined
+      )
     }
 
     for (const client of [publisher, subscriber]) {
@@ -190,12 +293,27 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
             if (!subscriber.isReady) return Effect.fail(unavailable(new Error("not connected")))
             live.add(channel)
             strayed.delete(channel)
-            return Effect.callback<void, Broker.BrokerError>((resume) => {
+            const subscribeNow = (resume: (effect: Effect.Effect<void, Broker.BrokerError>) => void) =>
               batcher.request(
                 "subscribe",
                 channel,
                 () => resume(Effect.void),
                 (error) => {
+                  live.delete(channel)
+                  recovery.untrack(channel)
+                  resume(Effect.fail(unavailable(error)))
+                }
+              )
+            if (policyOf(channel) === undefined) return Effect.callback<void, Broker.BrokerError>(subscribeNow)
+            // Where the stream stands before SUBSCRIBE: whatever comes after reaches us live or from history.
+            return Effect.callback<void, Broker.BrokerError>((resume) => {
+              readPosition(channel).then(
+                (position) => {
+                  if (!live.has(channel)) return resume(Effect.void)
+                  if (!recovery.has(channel)) recovery.track(channel, position)
+                  subscribeNow(resume)
+                },
+                (error: unknown) => {
                   live.delete(channel)
                   resume(Effect.fail(unavailable(error)))
                 }
@@ -207,6 +325,7 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
         Effect.suspend(() => {
           // Local delivery stops now; Redis stops sending once it has the UNSUBSCRIBE.
           if (!live.delete(channel)) return Effect.void
+          recovery.untrack(channel)
           if (!subscriber.isReady) {
             // Sent after the resubscription; no point waiting for an outage to end.
             sendUnsubscribe(channel)
@@ -233,8 +352,24 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
             } catch (error) {
               return Effect.fail(new Broker.BrokerError({ message: `Cannot encode publication: ${describe(error)}` }))
             }
+            const policy = policyOf(channel)
+            const sent =
+              policy === undefined
+                ? publisher.publish(prefix + channel, message)
+                : evalScript(StreamScripts.append, [
+                    StreamScripts.streamKey(prefix, channel),
+                    StreamScripts.metaKey(prefix, channel),
+                    prefix + channel,
+                    message,
+                    String(policy.length),
+                    String(policy.ageMs ?? 0),
+                    metaTtl,
+                    "PUBLISH"
+                  ]).then(() => {
+                    stats.appends++
+                  })
             return Effect.callback<void, Broker.BrokerError>((resume) => {
-              publisher.publish(prefix + channel, message).then(
+              sent.then(
                 () => resume(Effect.void),
                 (error: unknown) => resume(Effect.fail(unavailable(error)))
               )
@@ -252,7 +387,16 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
             })
         ),
       ready,
-      notices: Stream.fromPubSub(notices)
+      notices: Stream.fromPubSub(notices),
+      history: {
+        position: (channel) =>
+          policyOf(channel) === undefined
+            ? Effect.succeed(undefined)
+            : started(Effect.tryPromise({ try: () => readPosition(channel), catch: unavailable })),
+        read: (channel, since) =>
+          started(Effect.tryPromise({ try: () => readHistory(channel, since), catch: unavailable }))
+      },
+      stats
     })
   })
 
@@ -262,7 +406,7 @@ export const layer = (options: BrokerRedisOptions): Layer.Layer<Broker.Broker> =
 
 /**
  * The options from the environment: `BROKER_URL` (required, redacted in logs) and
- * `BROKER_PREFIX` (default `"sc:"`).
+ * `BROKER_PREFIX` (default `"sc:"`). History keeps its defaults.
  */
 export const config: Config.Config<BrokerRedisOptions> = Config.all({
   url: Config.Redacted("BROKER_URL"),

@@ -1,4 +1,4 @@
-import { runBrokerConformance } from "@effect-socketcluster/server/testing"
+import { conformanceHistory, runBrokerConformance } from "@effect-socketcluster/server/testing"
 import { Effect, Layer } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import * as BrokerRedis from "../src/BrokerRedis.js"
@@ -11,4 +11,7 @@ beforeAll(async () => {
 afterAll(() => redis.stop())
 
 // Built per test, after beforeAll started the server: the URL is read lazily.
-runBrokerConformance("BrokerRedis", Layer.unwrap(Effect.sync(() => BrokerRedis.layer({ url: redis.url }))))
+runBrokerConformance(
+  "BrokerRedis",
+  Layer.unwrap(Effect.sync(() => BrokerRedis.layer({ url: redis.url, history: conformanceHistory })))
+)

@@ -94,6 +94,8 @@ export interface ServerProcess {
   readonly child: ChildProcess
   /** Lines the server printed on stdout so far. */
   readonly lines: Array<string>
+  /** Resolves with the first line (printed so far or later) that satisfies `predicate`. */
+  line(predicate: (line: string) => boolean): Promise<string>
   stop(): Promise<void>
 }
 
@@ -107,6 +109,18 @@ export const spawnServer = (brokerUrl: string): Promise<ServerProcess> =>
       stdio: ["ignore", "pipe", "pipe"]
     })
     const lines: Array<string> = []
+    const lineWaiters = new Set<(line: string) => void>()
+    const line = (predicate: (line: string) => boolean) =>
+      new Promise<string>((done) => {
+        const found = lines.find(predicate)
+        if (found !== undefined) return done(found)
+        const waiter = (candidate: string) => {
+          if (!predicate(candidate)) return
+          lineWaiters.delete(waiter)
+          done(candidate)
+        }
+        lineWaiters.add(waiter)
+      })
     let stderr = ""
     let pending = ""
     child.stderr?.on("data", (chunk: Buffer) => {
@@ -116,15 +130,17 @@ export const spawnServer = (brokerUrl: string): Promise<ServerProcess> =>
       pending += chunk.toString()
       const parts = pending.split("\n")
       pending = parts.pop() ?? ""
-      for (const line of parts) {
-        lines.push(line)
-        const match = /^listening (\d+)$/.exec(line)
+      for (const text of parts) {
+        lines.push(text)
+        for (const waiter of lineWaiters) waiter(text)
+        const match = /^listening (\d+)$/.exec(text)
         if (match !== null) {
           child.off("exit", onExit)
           resolve({
             port: Number(match[1]),
             child,
             lines,
+            line,
             stop: () =>
               new Promise<void>((done) => {
                 if (child.exitCode !== null || child.signalCode !== null) return done()

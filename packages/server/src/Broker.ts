@@ -19,20 +19,74 @@
  */
 import { BrokerError } from "@effect-socketcluster/protocol"
 import { Context, type Effect, Queue, type Scope, Stream } from "effect"
+import type { GapReason, HistoryRead, StreamPosition } from "./History.js"
 
 /** A publication as the broker delivers it to this process. */
 export interface Publication {
   readonly channel: string
   readonly data: unknown
+  /** Its offset in the channel's history (absent when history is off for the channel). */
+  readonly offset?: number | undefined
+  /** The epoch of the channel's history stream (present with `offset`). */
+  readonly epoch?: string | undefined
 }
 
-/** Called synchronously, in publish order per channel, for every publication on a channel this process subscribed. */
-export type PublicationHandler = (channel: string, data: unknown) => void
+/**
+ * Called synchronously, in publish order per channel, for every publication on a channel
+ * this process subscribed. `offset` and `epoch` are given for channels with history.
+ */
+export type PublicationHandler = (channel: string, data: unknown, offset?: number, epoch?: string) => void
 
 /** What a broker layer reports about its own health (the server re-emits these as `notice` events). */
 export type BrokerNotice =
   | { readonly _tag: "ConnectionLost"; readonly message: string }
   | { readonly _tag: "ConnectionRestored"; readonly downtimeMs: number; readonly resubscribed: number }
+  | {
+      /** The channels caught up from history after a reconnection, before live delivery resumed. */
+      readonly _tag: "Recovered"
+      readonly channels: number
+      /** Publications delivered from history (they were missed live). */
+      readonly replayed: number
+    }
+  | {
+      /**
+       * Publications on `channel` may have been missed: its history could not prove
+       * otherwise (see `GapReason`). Delivery goes on from `position`.
+       */
+      readonly _tag: "HistoryGap"
+      readonly channel: string
+      readonly reason: GapReason
+      /** Where this process stood. */
+      readonly previous: StreamPosition
+      /** Where the stream stands now. */
+      readonly position: StreamPosition | undefined
+    }
+
+/**
+ * The history side of a broker (optional: a broker without it delivers at most once).
+ * Which channels have history, and how much, is the broker's configuration.
+ */
+export interface BrokerHistory {
+  /** Where `channel`'s stream stands now (`{ offset: 0, epoch: "" }` before its first publication); undefined when history is off for it. */
+  readonly position: (channel: string) => Effect.Effect<StreamPosition | undefined, BrokerError>
+  /** The publications after `since`, oldest first, and whether that is all of them. */
+  readonly read: (channel: string, since: StreamPosition) => Effect.Effect<HistoryRead, BrokerError>
+}
+
+/** Running totals of a broker's history work (monotonic; exported as metrics). */
+export interface BrokerStats {
+  /** Publications appended to a history stream. */
+  appends: number
+  /** Channels caught up from history after a reconnection or on a client's request. */
+  recoveries: number
+  /** Publications delivered from history. */
+  replayed: number
+  /** Gaps found: history could not cover what was missed. */
+  gaps: number
+}
+
+/** A fresh set of zeroed {@link BrokerStats}. */
+export const makeStats = (): BrokerStats => ({ appends: 0, recoveries: 0, replayed: 0, gaps: 0 })
 
 export interface BrokerShape {
   /**
@@ -55,8 +109,12 @@ export interface BrokerShape {
   readonly onPublication: (handler: PublicationHandler) => Effect.Effect<void, never, Scope.Scope>
   /** Completes once the broker can serve subscribe and publish. */
   readonly ready: Effect.Effect<void, BrokerError>
-  /** Connection-level news (loss, recovery); empty for brokers without a connection. */
+  /** Connection-level news (loss, recovery, history gaps); empty for brokers without a connection. */
   readonly notices: Stream.Stream<BrokerNotice>
+  /** Channel history (offsets, epochs, reads); absent for brokers without it. */
+  readonly history?: BrokerHistory | undefined
+  /** History counters; absent for brokers without history. */
+  readonly stats?: BrokerStats | undefined
 }
 
 /**
@@ -73,9 +131,10 @@ export class Broker extends Context.Service<Broker, BrokerShape>()("@effect-sock
  */
 export const publications = (broker: BrokerShape): Stream.Stream<Publication> =>
   Stream.callback<Publication>((queue) =>
-    broker.onPublication((channel, data) => {
-      Queue.offerUnsafe(queue, { channel, data })
+    broker.onPublication((channel, data, offset, epoch) => {
+      Queue.offerUnsafe(queue, offset === undefined ? { channel, data } : { channel, data, offset, epoch })
     })
   )
 
+export type { GapReason, HistoryRead, StreamPosition } from "./History.js"
 export { BrokerError }

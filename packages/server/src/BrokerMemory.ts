@@ -3,42 +3,131 @@
  * no broker layer is provided. Publications are delivered synchronously, inside
  * `publish`, so a publisher's ack follows the deliveries to local subscribers (as with
  * v14's default broker).
+ *
+ * It keeps channel history like the Redis broker (offsets, one epoch per stream, bounds
+ * by length and age per channel pattern), so that clients can recover missed
+ * publications after a reconnection to the same process.
  */
 import { Effect, Layer, Stream } from "effect"
-import { Broker, type BrokerShape, type PublicationHandler } from "./Broker.js"
+import { Broker, type BrokerShape, makeStats, type PublicationHandler } from "./Broker.js"
+import * as History from "./History.js"
 
-/** Builds an in-memory broker. */
-export const make: Effect.Effect<BrokerShape> = Effect.sync(() => {
-  const subscribed = new Set<string>()
-  const handlers = new Set<PublicationHandler>()
-  return {
-    subscribe: (channel) =>
-      Effect.sync(() => {
-        subscribed.add(channel)
-      }),
-    unsubscribe: (channel) =>
-      Effect.sync(() => {
-        subscribed.delete(channel)
-      }),
-    publish: (channel, data) =>
-      Effect.sync(() => {
-        if (!subscribed.has(channel)) return
-        for (const handler of handlers) handler(channel, data)
-      }),
-    onPublication: (handler) =>
-      Effect.acquireRelease(
-        Effect.sync(() => {
-          handlers.add(handler)
-        }),
-        () =>
-          Effect.sync(() => {
-            handlers.delete(handler)
-          })
-      ),
-    ready: Effect.void,
-    notices: Stream.empty
+/** Options of {@link makeWith} / {@link layerWith}. */
+export interface BrokerMemoryOptions {
+  /** Channel history (default: `History.defaultPolicy` for every channel). */
+  readonly history?: History.HistoryConfig | undefined
+}
+
+interface Entry {
+  readonly offset: number
+  readonly data: unknown
+  readonly at: number
+}
+
+/** One channel's history: `entries` from index `head` on are the retained ones. */
+interface MemoryStream {
+  readonly epoch: string
+  top: number
+  entries: Array<Entry>
+  head: number
+}
+
+const newEpoch = (): string => Math.random().toString(36).slice(2, 10) + Date.now().toString(36)
+
+const trim = (stream: MemoryStream, policy: History.ResolvedPolicy, now: number): void => {
+  const entries = stream.entries
+  let head = Math.max(stream.head, entries.length - policy.length)
+  if (policy.ageMs !== undefined) {
+    const cutoff = now - policy.ageMs
+    while (head < entries.length && entries[head]!.at < cutoff) head++
   }
-})
+  // Compact once the dropped prefix outgrows what is kept: amortised O(1) per publication.
+  if (head > policy.length) {
+    stream.entries = entries.slice(head)
+    head = 0
+  }
+  stream.head = head
+}
 
-/** The in-memory broker as a layer. */
+/** Builds an in-memory broker with the given history settings. */
+export const makeWith = (options: BrokerMemoryOptions): Effect.Effect<BrokerShape> =>
+  Effect.sync(() => {
+    const policyOf = History.compile(options.history)
+    const subscribed = new Set<string>()
+    const handlers = new Set<PublicationHandler>()
+    const streams = new Map<string, MemoryStream>()
+    const stats = makeStats()
+
+    const positionOf = (channel: string): History.StreamPosition | undefined => {
+      if (policyOf(channel) === undefined) return undefined
+      const stream = streams.get(channel)
+      return stream === undefined ? { offset: 0, epoch: "" } : { offset: stream.top, epoch: stream.epoch }
+    }
+
+    return {
+      subscribe: (channel) =>
+        Effect.sync(() => {
+          subscribed.add(channel)
+        }),
+      unsubscribe: (channel) =>
+        Effect.sync(() => {
+          subscribed.delete(channel)
+        }),
+      publish: (channel, data) =>
+        Effect.sync(() => {
+          const policy = policyOf(channel)
+          if (policy === undefined) {
+            if (!subscribed.has(channel)) return
+            for (const handler of handlers) handler(channel, data)
+            return
+          }
+          let stream = streams.get(channel)
+          if (stream === undefined) {
+            stream = { epoch: newEpoch(), top: 0, entries: [], head: 0 }
+            streams.set(channel, stream)
+          }
+          const offset = ++stream.top
+          const now = Date.now()
+          stream.entries.push({ offset, data, at: now })
+          trim(stream, policy, now)
+          stats.appends++
+          if (!subscribed.has(channel)) return
+          for (const handler of handlers) handler(channel, data, offset, stream.epoch)
+        }),
+      onPublication: (handler) =>
+        Effect.acquireRelease(
+          Effect.sync(() => {
+            handlers.add(handler)
+          }),
+          () =>
+            Effect.sync(() => {
+              handlers.delete(handler)
+            })
+        ),
+      ready: Effect.void,
+      notices: Stream.empty,
+      history: {
+        position: (channel) => Effect.sync(() => positionOf(channel)),
+        read: (channel, since) =>
+          Effect.sync(() => {
+            const policy = policyOf(channel)
+            if (policy === undefined) return { publications: [], position: undefined, gap: "NoHistory" }
+            const stream = streams.get(channel)
+            if (stream === undefined) return History.readFrom(since, { offset: 0, epoch: "" }, [])
+            trim(stream, policy, Date.now())
+            const retained = stream.entries.slice(stream.head).map(({ offset, data }) => ({ offset, data }))
+            return History.readFrom(since, { offset: stream.top, epoch: stream.epoch }, retained)
+          })
+      },
+      stats
+    }
+  })
+
+/** Builds an in-memory broker with the default history settings. */
+export const make: Effect.Effect<BrokerShape> = makeWith({})
+
+/** The in-memory broker as a layer (default history settings). */
 export const layer: Layer.Layer<Broker> = Layer.effect(Broker, make)
+
+/** The in-memory broker as a layer, with history settings. */
+export const layerWith = (options: BrokerMemoryOptions): Layer.Layer<Broker> => Layer.effect(Broker, makeWith(options))

@@ -1,4 +1,4 @@
-import { layer } from "../src/BrokerMemory.js"
-import { runBrokerConformance } from "../src/testing/index.js"
+import { layerWith } from "../src/BrokerMemory.js"
+import { conformanceHistory, runBrokerConformance } from "../src/testing/index.js"
 
-runBrokerConformance("BrokerMemory", layer)
+runBrokerConformance("BrokerMemory", layerWith({ history: conformanceHistory }))

@@ -10,10 +10,24 @@
  * Deliveries may be asynchronous; the suite waits for them (never sleeps) and proves an
  * absence by publishing a marker on a subscribed channel afterwards: a broker must keep
  * the order of publications from one publisher.
+ *
+ * A broker with history must be configured with {@link conformanceHistory} for the suite;
+ * pass `{ history: false }` for a broker without history (at-most-once delivery only).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, type Layer, Queue, type Scope } from "effect"
-import { Broker, type Publication } from "../Broker.js"
+import { Broker, type BrokerHistory, type Publication } from "../Broker.js"
+import type { HistoryConfig } from "../History.js"
+
+/** The history settings the conformance suite expects the broker under test to have. */
+export const conformanceHistory: HistoryConfig = {
+  default: { length: 1000 },
+  channels: [
+    { pattern: "short-*", history: { length: 3 } },
+    { pattern: "brief-*", history: { length: 1000, age: "150 millis" } },
+    { pattern: "off-*", history: "off" }
+  ]
+}
 
 const receive = Effect.gen(function* () {
   const broker = yield* Broker
@@ -23,6 +37,20 @@ const receive = Effect.gen(function* () {
   })
   return { broker, inbox }
 })
+
+const receivePositions = Effect.gen(function* () {
+  const broker = yield* Broker
+  const inbox = yield* Queue.unbounded<Publication>()
+  yield* broker.onPublication((channel, data, offset, epoch) => {
+    Queue.offerUnsafe(inbox, { channel, data, offset, epoch })
+  })
+  return { broker, inbox }
+})
+
+const historyOf = (history: BrokerHistory | undefined): BrokerHistory => {
+  assert.isDefined(history, "the broker has no history")
+  return history as BrokerHistory
+}
 
 const takeN = (inbox: Queue.Queue<Publication>, n: number) =>
   Effect.gen(function* () {
@@ -36,7 +64,11 @@ const unique = (prefix: string) => `${prefix}-${Math.random().toString(36).slice
 /**
  * Registers the conformance tests for the broker built by `layer` (fresh per test).
  */
-export const runBrokerConformance = <E>(name: string, layer: Layer.Layer<Broker, E>): void => {
+export const runBrokerConformance = <E>(
+  name: string,
+  layer: Layer.Layer<Broker, E>,
+  options: { readonly history?: boolean } = {}
+): void => {
   describe(`Broker conformance: ${name}`, () => {
     const run = <A, E2>(effect: Effect.Effect<A, E2, Broker | Scope.Scope>) =>
       effect.pipe(Effect.scoped, Effect.provide(layer, { local: true }))
@@ -177,6 +209,152 @@ export const runBrokerConformance = <E>(name: string, layer: Layer.Layer<Broker,
           yield* broker.publish(channel, "after")
           assert.deepStrictEqual(yield* takeN(inbox, 1), [{ channel, data: "after" }])
           assert.strictEqual(yield* Queue.size(early), 0)
+        })
+      )
+    )
+
+    if (options.history === false) return
+
+    it.live("numbers publications 1, 2, 3... with one epoch, live and in history", () =>
+      run(
+        Effect.gen(function* () {
+          const { broker, inbox } = yield* receivePositions
+          yield* broker.ready
+          const history = historyOf(broker.history)
+          const channel = unique("offsets")
+          assert.deepStrictEqual(yield* history.position(channel), { offset: 0, epoch: "" })
+          yield* broker.subscribe(channel)
+          for (let i = 1; i <= 5; i++) yield* broker.publish(channel, `m${i}`)
+          const got = yield* takeN(inbox, 5)
+          assert.deepStrictEqual(
+            got.map((p) => [p.data, p.offset]),
+            [1, 2, 3, 4, 5].map((i) => [`m${i}`, i])
+          )
+          const epoch = got[0]!.epoch
+          assert.isString(epoch)
+          assert.notStrictEqual(epoch, "")
+          for (const p of got) assert.strictEqual(p.epoch, epoch)
+          assert.deepStrictEqual(yield* history.position(channel), { offset: 5, epoch })
+        })
+      )
+    )
+
+    it.live("reads exactly what came after a position", () =>
+      run(
+        Effect.gen(function* () {
+          const broker = yield* Broker
+          yield* broker.ready
+          const history = historyOf(broker.history)
+          const channel = unique("read")
+          // History does not depend on anybody being subscribed.
+          for (let i = 1; i <= 10; i++) yield* broker.publish(channel, { i, text: "ü✓" })
+          const top = yield* history.position(channel)
+          assert.isDefined(top)
+          const epoch = top?.epoch ?? ""
+          const mid = yield* history.read(channel, { offset: 6, epoch })
+          assert.deepStrictEqual(mid, {
+            publications: [7, 8, 9, 10].map((i) => ({ offset: i, data: { i, text: "ü✓" } })),
+            position: { offset: 10, epoch },
+            gap: undefined
+          })
+          assert.deepStrictEqual(yield* history.read(channel, { offset: 10, epoch }), {
+            publications: [],
+            position: { offset: 10, epoch },
+            gap: undefined
+          })
+          const fromScratch = yield* history.read(channel, { offset: 0, epoch: "" })
+          assert.strictEqual(fromScratch.gap, undefined)
+          assert.deepStrictEqual(
+            fromScratch.publications.map((p) => p.offset),
+            [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+          )
+        })
+      )
+    )
+
+    it.live("tells a lost stream (other epoch) and a rewound one from a complete read", () =>
+      run(
+        Effect.gen(function* () {
+          const broker = yield* Broker
+          yield* broker.ready
+          const history = historyOf(broker.history)
+          const channel = unique("epoch")
+          for (let i = 1; i <= 3; i++) yield* broker.publish(channel, i)
+          const epoch = (yield* history.position(channel))?.epoch ?? ""
+          const lost = yield* history.read(channel, { offset: 40, epoch: `${epoch}-old` })
+          assert.strictEqual(lost.gap, "EpochChanged")
+          assert.deepStrictEqual(
+            lost.publications.map((p) => p.data),
+            [1, 2, 3]
+          )
+          const rewound = yield* history.read(channel, { offset: 40, epoch })
+          assert.strictEqual(rewound.gap, "Rewound")
+          assert.deepStrictEqual(rewound.publications, [])
+        })
+      )
+    )
+
+    it.live("keeps at most `length` publications and reports what was trimmed", () =>
+      run(
+        Effect.gen(function* () {
+          const broker = yield* Broker
+          yield* broker.ready
+          const history = historyOf(broker.history)
+          const channel = unique("short")
+          for (let i = 1; i <= 5; i++) yield* broker.publish(channel, i)
+          const epoch = (yield* history.position(channel))?.epoch ?? ""
+          const trimmed = yield* history.read(channel, { offset: 1, epoch })
+          assert.strictEqual(trimmed.gap, "Trimmed")
+          assert.deepStrictEqual(
+            trimmed.publications.map((p) => p.offset),
+            [3, 4, 5]
+          )
+          const covered = yield* history.read(channel, { offset: 2, epoch })
+          assert.strictEqual(covered.gap, undefined)
+          assert.deepStrictEqual(
+            covered.publications.map((p) => p.data),
+            [3, 4, 5]
+          )
+        })
+      )
+    )
+
+    it.live("drops publications older than `age`", () =>
+      run(
+        Effect.gen(function* () {
+          const broker = yield* Broker
+          yield* broker.ready
+          const history = historyOf(broker.history)
+          const channel = unique("brief")
+          yield* broker.publish(channel, "old")
+          const epoch = (yield* history.position(channel))?.epoch ?? ""
+          // The property under test is the passage of time itself (age 150 ms).
+          yield* Effect.sleep("300 millis")
+          yield* broker.publish(channel, "new")
+          const read = yield* history.read(channel, { offset: 0, epoch })
+          assert.strictEqual(read.gap, "Trimmed")
+          assert.deepStrictEqual(read.publications, [{ offset: 2, data: "new" }])
+        })
+      )
+    )
+
+    it.live("keeps no history and no offsets where history is off", () =>
+      run(
+        Effect.gen(function* () {
+          const { broker, inbox } = yield* receivePositions
+          yield* broker.ready
+          const history = historyOf(broker.history)
+          const channel = unique("off")
+          yield* broker.subscribe(channel)
+          yield* broker.publish(channel, "plain")
+          const [got] = yield* takeN(inbox, 1)
+          assert.deepStrictEqual(got, { channel, data: "plain", offset: undefined, epoch: undefined })
+          assert.isUndefined(yield* history.position(channel))
+          assert.deepStrictEqual(yield* history.read(channel, { offset: 0, epoch: "" }), {
+            publications: [],
+            position: undefined,
+            gap: "NoHistory"
+          })
         })
       )
     )

@@ -1,2 +1,2 @@
-export { runBrokerConformance } from "./BrokerConformance.js"
+export { conformanceHistory, runBrokerConformance } from "./BrokerConformance.js"
 export { runDataStoreConformance } from "./DataStoreConformance.js"

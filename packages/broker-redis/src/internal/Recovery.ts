@@ -1,0 +1,161 @@
+/**
+ * Exactly-once, in-order delivery of history channels across connection outages.
+ *
+ * For every live channel with history this process remembers the last offset it
+ * delivered (and the stream's epoch). A publication is delivered live only when it is
+ * the next one; an older one is a duplicate and dropped; anything else (a jump, a new
+ * epoch) means something was missed, and the channel is caught up from history first.
+ * While a channel catches up, its live publications wait in a buffer and are delivered
+ * after the history, minus what the history already covered. When the connection goes
+ * down every channel starts buffering; when it is back every channel catches up
+ * (`resumeAll`) before its live publications flow again.
+ */
+import type { Broker, History } from "@effect-socketcluster/server"
+
+interface Buffered {
+  readonly offset: number
+  readonly epoch: string
+  readonly data: unknown
+}
+
+interface Tracked {
+  /** Last delivered position (or where the channel stood when it was subscribed). */
+  offset: number
+  epoch: string
+  /** Present while catching up or while the connection is down. */
+  buffer: Array<Buffered> | undefined
+  /** A history read for this channel is under way. */
+  reading: boolean
+  /** A catch-up was asked for while one was under way: run again after it. */
+  again: boolean
+}
+
+export interface RecoveryHost {
+  readonly deliver: (channel: string, data: unknown, offset: number, epoch: string) => void
+  readonly read: (channel: string, since: History.StreamPosition) => Promise<History.HistoryRead>
+  readonly notice: (notice: Broker.BrokerNotice) => void
+  readonly stats: Broker.BrokerStats
+}
+
+export class Recovery {
+  private readonly channels = new Map<string, Tracked>()
+  private suspended = false
+
+  constructor(private readonly host: RecoveryHost) {}
+
+  /** Starts tracking `channel` from `position` (read before the channel was subscribed). */
+  track(channel: string, position: History.StreamPosition): void {
+    this.channels.set(channel, {
+      offset: position.offset,
+      epoch: position.epoch,
+      buffer: this.suspended ? [] : undefined,
+      reading: false,
+      again: false
+    })
+  }
+
+  untrack(channel: string): void {
+    this.channels.delete(channel)
+  }
+
+  /** Whether `channel` is tracked (has history and is live). */
+  has(channel: string): boolean {
+    return this.channels.has(channel)
+  }
+
+  /** A publication announced live on a tracked channel. */
+  announce(channel: string, offset: number, epoch: string, data: unknown): void {
+    const state = this.channels.get(channel)
+    if (state === undefined) return
+    if (state.buffer !== undefined) {
+      state.buffer.push({ offset, epoch, data })
+      return
+    }
+    if (this.accept(channel, state, offset, epoch, data)) return
+    state.buffer = [{ offset, epoch, data }]
+    void this.catchUp(channel, state)
+  }
+
+  /** The connection went down: every channel buffers until {@link resumeAll}. */
+  suspend(): void {
+    this.suspended = true
+    for (const state of this.channels.values()) state.buffer ??= []
+  }
+
+  /** The connection is back: catches every channel up; resolves with the totals once all are live. */
+  async resumeAll(): Promise<{ readonly channels: number; readonly replayed: number }> {
+    this.suspended = false
+    const before = this.host.stats.replayed
+    const pending: Array<Promise<void>> = []
+    for (const [channel, state] of this.channels) {
+      state.buffer ??= []
+      pending.push(this.catchUp(channel, state))
+    }
+    await Promise.all(pending)
+    return { channels: pending.length, replayed: this.host.stats.replayed - before }
+  }
+
+  // Delivers when `offset` is the next publication; drops duplicates. False: something was missed.
+  private accept(channel: string, state: Tracked, offset: number, epoch: string, data: unknown): boolean {
+    if (epoch === state.epoch) {
+      if (offset <= state.offset) return true
+      if (offset !== state.offset + 1) return false
+    } else if (!(state.epoch === "" && offset === 1)) {
+      return false
+    }
+    state.offset = offset
+    state.epoch = epoch
+    this.host.deliver(channel, data, offset, epoch)
+    return true
+  }
+
+  private async catchUp(channel: string, state: Tracked): Promise<void> {
+    if (state.reading) {
+      state.again = true
+      return
+    }
+    state.reading = true
+    state.again = false
+    try {
+      // Loops while live publications arrive out of line with what the read returned.
+      for (;;) {
+        const previous = { offset: state.offset, epoch: state.epoch }
+        let read: History.HistoryRead
+        try {
+          read = await this.host.read(channel, previous)
+        } catch {
+          // The connection failed again; the next resumeAll retries.
+          return
+        }
+        if (this.channels.get(channel) !== state || this.suspended) return
+        this.host.stats.recoveries++
+        if (read.gap !== undefined) {
+          this.host.stats.gaps++
+          this.host.notice({ _tag: "HistoryGap", channel, reason: read.gap, previous, position: read.position })
+        }
+        const top = read.position
+        if (top === undefined) return
+        const fresh = top.epoch !== state.epoch
+        for (const p of read.publications) {
+          if (!fresh && p.offset <= state.offset) continue
+          this.host.deliver(channel, p.data, p.offset, top.epoch)
+          this.host.stats.replayed++
+        }
+        state.offset = top.offset
+        state.epoch = top.epoch
+        const buffer = state.buffer ?? []
+        state.buffer = undefined
+        let missed: Array<Buffered> | undefined
+        for (const item of buffer) {
+          if (missed !== undefined) missed.push(item)
+          else if (!this.accept(channel, state, item.offset, item.epoch, item.data)) missed = [item]
+        }
+        if (missed === undefined) return
+        state.buffer = missed
+      }
+    } finally {
+      state.reading = false
+    }
+    if (state.again && !this.suspended && this.channels.get(channel) === state) await this.catchUp(channel, state)
+  }
+}
