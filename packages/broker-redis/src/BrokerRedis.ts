@@ -194,8 +194,8 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
       return History.readFrom(since, top, retained)
     }
 
-    const readPosition = async (channel: string): Promise<History.StreamPosition> => {
-      const [offset, epoch] = await publisher.hmGet(StreamScripts.metaKey(prefix, channel), ["o", "e"])
+    const readPosition = async (client: typeof publisher, channel: string): Promise<History.StreamPosition> => {
+      const [offset, epoch] = await client.hmGet(StreamScripts.metaKey(prefix, channel), ["o", "e"])
       return { offset: Number(offset ?? 0), epoch: epoch ?? "" }
     }
 
@@ -218,9 +218,17 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
 
     const batcher = new SubscriptionBatcher((command: SubscriptionCommand, channels) => {
       const redisChannels = channels.map((channel) => prefix + channel)
-      return command === "subscribe"
-        ? subscriber.subscribe(redisChannels, onMessage)
-        : subscriber.unsubscribe(redisChannels, onMessage)
+      if (command === "unsubscribe") return subscriber.unsubscribe(redisChannels, onMessage)
+      const subscribed = subscriber.subscribe(redisChannels, onMessage)
+      // Read on the subscriber connection, after SUBSCRIBE (RESP3 allows commands there): the
+      // reply comes after every publication already pushed to us, so it marks exactly where
+      // live delivery began.
+      const settled = channels.flatMap((channel) =>
+        recovery.has(channel)
+          ? [readPosition(subscriber, channel).then((position) => recovery.settle(channel, position))]
+          : []
+      )
+      return settled.length === 0 ? subscribed : Promise.all([subscribed, ...settled])
     })
 
     const sendUnsubscribe = (channel: string): void =>
@@ -293,7 +301,8 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
             if (!subscriber.isReady) return Effect.fail(unavailable(new Error("not connected")))
             live.add(channel)
             strayed.delete(channel)
-            const subscribeNow = (resume: (effect: Effect.Effect<void, Broker.BrokerError>) => void) =>
+            if (policyOf(channel) !== undefined && !recovery.has(channel)) recovery.track(channel)
+            return Effect.callback<void, Broker.BrokerError>((resume) => {
               batcher.request(
                 "subscribe",
                 channel,
@@ -301,20 +310,6 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
                 (error) => {
                   live.delete(channel)
                   recovery.untrack(channel)
-                  resume(Effect.fail(unavailable(error)))
-                }
-              )
-            if (policyOf(channel) === undefined) return Effect.callback<void, Broker.BrokerError>(subscribeNow)
-            // Where the stream stands before SUBSCRIBE: whatever comes after reaches us live or from history.
-            return Effect.callback<void, Broker.BrokerError>((resume) => {
-              readPosition(channel).then(
-                (position) => {
-                  if (!live.has(channel)) return resume(Effect.void)
-                  if (!recovery.has(channel)) recovery.track(channel, position)
-                  subscribeNow(resume)
-                },
-                (error: unknown) => {
-                  live.delete(channel)
                   resume(Effect.fail(unavailable(error)))
                 }
               )
@@ -392,7 +387,7 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
         position: (channel) =>
           policyOf(channel) === undefined
             ? Effect.succeed(undefined)
-            : started(Effect.tryPromise({ try: () => readPosition(channel), catch: unavailable })),
+            : started(Effect.tryPromise({ try: () => readPosition(publisher, channel), catch: unavailable })),
         read: (channel, since) =>
           started(Effect.tryPromise({ try: () => readHistory(channel, since), catch: unavailable }))
       },

@@ -19,6 +19,8 @@ interface Buffered {
 }
 
 interface Tracked {
+  /** Subscribed, but where the stream stood is not known yet: every publication is delivered. */
+  pending: boolean
   /** Last delivered position (or where the channel stood when it was subscribed). */
   offset: number
   epoch: string
@@ -43,15 +45,32 @@ export class Recovery {
 
   constructor(private readonly host: RecoveryHost) {}
 
-  /** Starts tracking `channel` from `position` (read before the channel was subscribed). */
-  track(channel: string, position: History.StreamPosition): void {
+  /**
+   * Starts tracking `channel`, subscribed just now; {@link settle} says where its stream
+   * stood. Until then its publications are delivered as they come (they are newer than
+   * the subscription).
+   */
+  track(channel: string): void {
     this.channels.set(channel, {
-      offset: position.offset,
-      epoch: position.epoch,
+      pending: true,
+      offset: 0,
+      epoch: "",
       buffer: this.suspended ? [] : undefined,
       reading: false,
       again: false
     })
+  }
+
+  /** Where `channel`'s stream stood right after it was subscribed. */
+  settle(channel: string, position: History.StreamPosition): void {
+    const state = this.channels.get(channel)
+    if (state === undefined || !state.pending) return
+    state.pending = false
+    // Publications already delivered while pending are the newer word, unless they belong to the same stream and are older.
+    if (state.epoch === "" || (state.epoch === position.epoch && state.offset < position.offset)) {
+      state.offset = position.offset
+      state.epoch = position.epoch
+    }
   }
 
   untrack(channel: string): void {
@@ -97,7 +116,9 @@ export class Recovery {
 
   // Delivers when `offset` is the next publication; drops duplicates. False: something was missed.
   private accept(channel: string, state: Tracked, offset: number, epoch: string, data: unknown): boolean {
-    if (epoch === state.epoch) {
+    if (state.pending) {
+      // Nothing to compare with yet.
+    } else if (epoch === state.epoch) {
       if (offset <= state.offset) return true
       if (offset !== state.offset + 1) return false
     } else if (!(state.epoch === "" && offset === 1)) {
