@@ -1,8 +1,10 @@
 /**
  * The demo page end to end in headless Chromium (Debian's `chromium`, driven by
- * playwright-core) against the app on a real port, with the real v14 browser bundle.
+ * playwright-core) against the app on a real port, with the real v14 browser bundle;
+ * and the socketcluster-client 20 browser bundle (protocol v2) on the same server.
  */
-import { mkdirSync } from "node:fs"
+import { mkdirSync, readFileSync } from "node:fs"
+import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -110,4 +112,102 @@ describe("demo page", () => {
     await alice.screenshot({ path: `${artifacts}demo-phone.png`, fullPage: true })
     await bob.screenshot({ path: `${artifacts}demo-desktop.png`, fullPage: true })
   })
+
+  it("the v20 browser client next to the demo page: chat both ways, login, the private channel, detected as v2", async () => {
+    const demo = await openPage({ width: 1100, height: 800 })
+    await join(demo, "Dana", "mixed")
+    const context = await browser.newContext()
+    const page = await context.newPage()
+    const errors: Array<string> = []
+    page.on("pageerror", (error) => errors.push(error.message))
+    // The app ships the v14 bundle only: the test serves the ES module bundle that
+    // socketcluster-client 20 publishes. The page itself is a real response of the app (its
+    // 404 page): Chromium lets only a page loaded from a local address open local sockets.
+    const bundle = readFileSync(
+      createRequire(import.meta.url).resolve("socketcluster-client-20/socketcluster-client.min.js")
+    )
+    await page.route("**/socketcluster-client-20.js", (route) =>
+      route.fulfill({ contentType: "text/javascript", body: bundle })
+    )
+    await page.goto(`${app.baseUrl}/no-such-page`)
+    // A module script (a string, so the test runner leaves its import alone) puts `create` on the page.
+    await page.addScriptTag({
+      type: "module",
+      content: 'import { create } from "/socketcluster-client-20.js"; globalThis.sc20 = { create }'
+    })
+    await page.waitForFunction(() => "sc20" in globalThis)
+    const { hostname, port } = new URL(app.baseUrl)
+    const started = await page.evaluate(
+      async (target) => {
+        const g = globalThis as unknown as V20Page
+        const socket = g.sc20.create(target)
+        g.v20 = socket
+        g.raw = []
+        g.received = []
+        void (async () => {
+          for await (const { message } of socket.listener("raw")) g.raw.push(message)
+        })()
+        const status = (await socket.listener("connect").once()) as { id: string }
+        const room = socket.subscribe("room/mixed")
+        void (async () => {
+          for await (const data of room) g.received.push(data as { text?: string })
+        })()
+        await room.listener("subscribe").once()
+        return { id: status.id, echo: await socket.invoke("echo", "round trip") }
+      },
+      { hostname, port: Number(port) }
+    )
+    expect(started.echo).toBe("round trip")
+    await expect.poll(() => app.server.clients.get(started.id)?.protocolVersion).toBe(2)
+
+    // v14 page → v20 client.
+    await say(demo, "hello v20")
+    await page.waitForFunction(() => (globalThis as unknown as V20Page).received.some((d) => d.text === "hello v20"))
+    // v20 client → v14 page, through the same publishIn middleware.
+    await page.evaluate(() =>
+      (globalThis as unknown as V20Page).v20.invokePublish("room/mixed", { text: "hi from v20", nick: "Vera" })
+    )
+    const fromV20 = demo.locator("#messages li", { hasText: "hi from v20" })
+    await fromV20.waitFor()
+    expect(await fromV20.locator(".from").textContent()).toBe("Vera")
+    const rejected = await page.evaluate(() =>
+      (globalThis as unknown as V20Page).v20.invokePublish("room/mixed", { text: "   ", nick: "Vera" }).then(
+        () => "published",
+        (error: Error) => error.name
+      )
+    )
+    expect(rejected).toBe("EmptyMessageError")
+
+    // Login (setAuthToken before the answer) and the private channel it opens.
+    const auth = await page.evaluate(async () => {
+      const socket = (globalThis as unknown as V20Page).v20
+      await socket.invoke("login", { username: "vera" })
+      const lounge = socket.subscribe("private/lounge")
+      await lounge.listener("subscribe").once()
+      return { state: socket.authState, username: socket.authToken?.username }
+    })
+    expect(auth).toEqual({ state: "authenticated", username: "vera" })
+    // The probe's v1 ping, seen once as `raw` by this v2 client.
+    expect(await page.evaluate(() => (globalThis as unknown as V20Page).raw)).toEqual(["#1"])
+    expect(errors).toEqual([])
+    await context.close()
+  })
 })
+
+/** What the page script keeps on the page's global object. */
+interface V20Page {
+  readonly sc20: { create(options: Record<string, unknown>): V20Socket }
+  v20: V20Socket
+  raw: Array<unknown>
+  received: Array<{ readonly text?: string }>
+}
+
+/** The part of the socketcluster-client 20 socket the page script uses. */
+interface V20Socket {
+  readonly authState: string
+  readonly authToken: { readonly username?: string } | null
+  listener(event: string): AsyncIterable<Record<string, unknown>> & { once(): Promise<unknown> }
+  subscribe(channel: string): AsyncIterable<unknown> & { listener(event: string): { once(): Promise<unknown> } }
+  invoke(event: string, data?: unknown): Promise<unknown>
+  invokePublish(channel: string, data: unknown): Promise<unknown>
+}
