@@ -5,20 +5,20 @@
  * `results/<name>.md` and exits non-zero if any run failed or lost, duplicated or
  * reordered a message.
  *
- *   pnpm bench [--rounds 3] [--scenarios connect-1000,rpc] [--targets sc-server,bare-ws] [--quick] [--name latest]
+ *   pnpm bench [--rounds 3] [--scenarios connect-1000,rpc] [--targets sc-server,bare-ws] [--quick] [--protocol 1|2] [--name latest]
  */
 import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
-import { unexpectedAnswers } from "./loadgen/sc-client.js"
+import { type Protocol, unexpectedAnswers } from "./loadgen/sc-client.js"
 import { isClean } from "./loadgen/sequence-tracker.js"
 import { framingErrors } from "./loadgen/ws-connection.js"
 import { type Report, type ScenarioReport, summarise, type TargetReport, toMarkdown } from "./report.js"
 import { scenarios } from "./scenarios/index.js"
 import type { Scenario } from "./scenarios/scenario.js"
 import { type Launch, startTarget } from "./target-process.js"
-import { isUnavailable, type Target, targets } from "./targets/index.js"
+import { isUnavailable, type Target, targets, type Unavailable } from "./targets/index.js"
 
 const ours = "effect-sc"
 const resultsDir = fileURLToPath(new URL("../results/", import.meta.url))
@@ -30,10 +30,14 @@ const { values: flags } = parseArgs({
     scenarios: { type: "string" },
     targets: { type: "string" },
     quick: { type: "boolean", default: false },
+    protocol: { type: "string", default: "1" },
     name: { type: "string", default: "latest" }
   }
 })
 const quick = flags.quick === true
+if (flags.protocol !== "1" && flags.protocol !== "2")
+  throw new Error(`--protocol must be 1 or 2, not ${flags.protocol}`)
+const protocol: Protocol = flags.protocol === "2" ? 2 : 1
 const rounds = Number(flags.rounds ?? (quick ? 1 : 3))
 const pick = <A extends { readonly id: string; readonly optional?: boolean }>(
   all: ReadonlyArray<A>,
@@ -100,7 +104,7 @@ const runOnce = async (
   framingErrors.length = 0
   const server = await startTarget(launch, serverCore)
   try {
-    const result = await scenario.run(server, { quick })
+    const result = await scenario.run(server, { quick, protocol })
     const problems: Array<string> = []
     if (!isClean(result.integrity)) {
       const { lost, duplicated, reordered } = result.integrity
@@ -127,7 +131,8 @@ const main = async (): Promise<number> => {
   const targetReports: Array<TargetReport> = []
   const runnable: Array<{ target: Target; launch: Launch }> = []
   for (const target of chosenTargets) {
-    const launch = target.prepare()
+    const launch: Launch | Unavailable =
+      protocol === 2 && target.protocolV1Only === true ? { unavailable: "speaks protocol v1 only" } : target.prepare()
     if (isUnavailable(launch)) {
       log(`${target.label}: unavailable (${launch.unavailable})`)
       targetReports.push({ id: target.id, label: target.label, status: `unavailable: ${launch.unavailable}` })

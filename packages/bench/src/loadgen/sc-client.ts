@@ -1,8 +1,11 @@
 /**
- * The lean SocketCluster v14 client used for load: handshake, emits with a cid and a
- * callback for the answer, subscribe, publish without a cid, pong on `#1`, and a fast
- * path for the frames that dominate a benchmark (answers and `#publish` deliveries),
- * read straight from the bytes without `JSON.parse`.
+ * The lean SocketCluster client used for load: handshake, emits with a cid and a
+ * callback for the answer, subscribe, publish without a cid, the ping answer of its
+ * protocol (v1, socketcluster-client 14: `#2` on `#1`; v2, clients 15–20: an empty frame
+ * on an empty frame, the other ping ignored as those clients do), and a fast path for the
+ * frames that dominate a benchmark (answers and `#publish` deliveries), read straight
+ * from the bytes without `JSON.parse`. Neither mode tells the server its protocol: like
+ * the real clients, it is detected from the pongs.
  *
  * Publications carry `{"c":<channel index>,"s":<sequence>}` so a delivery can be
  * checked without decoding it.
@@ -42,13 +45,19 @@ export const unexpectedAnswers: Array<string> = []
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null
 
+/** The SocketCluster protocol a load client speaks. */
+export type Protocol = 1 | 2
+
 export class ScClient {
   private nextCid = 1
   private readonly pending = new Map<number, AnswerCallback>()
   /** Receives every `#publish` delivery's channel index and sequence number. */
   onDelivery: (channelIndex: number, sequence: number) => void = () => {}
 
-  constructor(readonly connection: WsConnection) {
+  constructor(
+    readonly connection: WsConnection,
+    readonly protocol: Protocol = 1
+  ) {
     connection.onText = (payload) => this.receive(payload)
   }
 
@@ -88,8 +97,12 @@ export class ScClient {
   }
 
   private receive(payload: Buffer): void {
+    if (payload.length === 0) {
+      if (this.protocol === 2) this.connection.sendText("")
+      return
+    }
     if (payload.length === 2 && payload[0] === 0x23 && payload[1] === 0x31) {
-      this.connection.sendText("#2")
+      if (this.protocol === 1) this.connection.sendText("#2")
       return
     }
     if (payload.indexOf(ridPrefix) === 0) {
@@ -142,8 +155,8 @@ export class ScClient {
 }
 
 /** Connects and completes the `#handshake`; rejects if the server refuses it. */
-export const openClient = async (port: number, path: string): Promise<ScClient> => {
-  const client = new ScClient(await connectWebSocket(port, path))
+export const openClient = async (port: number, path: string, protocol: Protocol = 1): Promise<ScClient> => {
+  const client = new ScClient(await connectWebSocket(port, path), protocol)
   const answer = await client.requestAsync("#handshake", '{"authToken":null}')
   if (answer.indexOf('"id"') === -1) throw new ScProtocolError(`handshake answer without id: ${answer.toString()}`)
   return client
@@ -154,14 +167,15 @@ export const openClients = async (
   port: number,
   path: string,
   count: number,
-  concurrency: number
+  concurrency: number,
+  protocol: Protocol = 1
 ): Promise<Array<ScClient>> => {
   const clients: Array<ScClient> = new Array(count)
   let next = 0
   const worker = async (): Promise<void> => {
     while (next < count) {
       const index = next++
-      clients[index] = await openClient(port, path)
+      clients[index] = await openClient(port, path, protocol)
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker))

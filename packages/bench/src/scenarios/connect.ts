@@ -17,11 +17,11 @@ export const connectScenario = (sockets: number): Scenario => ({
     { key: "heapPerSocketBytes", label: "heap per idle socket", unit: "B", better: "lower" },
     { key: "rssPerSocketBytes", label: "RSS per idle socket", unit: "B", better: "lower" }
   ],
-  run: async (target) => {
+  run: async (target, { protocol }) => {
     const before = await target.memory()
     const cpuBefore = await target.cpuMicros()
     const started = performance.now()
-    const clients = await openClients(target.port, target.path, sockets, 200)
+    const clients = await openClients(target.port, target.path, sockets, 200, protocol)
     const seconds = (performance.now() - started) / 1000
     const cpuAfter = await target.cpuMicros()
     // Idle for a moment so deferred per-socket work (timers, lazily built state) is counted.

@@ -23,9 +23,9 @@ export const fanOutScenario = (subscribers: number, ratePerSecond: number): Scen
     { key: "deliveriesPerSecond", label: "max deliveries/s", unit: "/s", better: "higher" },
     { key: "cpuPerDeliveryMicros", label: "server CPU per delivery", unit: "µs", better: "lower" }
   ],
-  run: async (target, { quick }) => {
-    const clients = await openClients(target.port, target.path, subscribers, 200)
-    const publisher = await openClient(target.port, target.path)
+  run: async (target, { quick, protocol }) => {
+    const clients = await openClients(target.port, target.path, subscribers, 200, protocol)
+    const publisher = await openClient(target.port, target.path, protocol)
     const trackers = clients.map(() => new SequenceTracker())
     const deliveries = new Countdown()
     const latencies = new Samples()

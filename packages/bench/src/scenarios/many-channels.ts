@@ -24,9 +24,9 @@ export const manyChannelsScenario: Scenario = {
     { key: "heapPerChannelBytes", label: "heap per channel", unit: "B", better: "lower" },
     { key: "deliveriesPerSecond", label: "publish→delivery/s", unit: "/s", better: "higher" }
   ],
-  run: async (target, { quick }) => {
-    const clients = await openClients(target.port, target.path, sockets, 200)
-    const publisher = await openClient(target.port, target.path)
+  run: async (target, { quick, protocol }) => {
+    const clients = await openClients(target.port, target.path, sockets, 200, protocol)
+    const publisher = await openClient(target.port, target.path, protocol)
     const trackers = Array.from({ length: channels }, () => new SequenceTracker())
     const deliveries = new Countdown()
     let misrouted = 0

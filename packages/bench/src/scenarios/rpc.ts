@@ -23,8 +23,8 @@ export const rpcScenario: Scenario = {
     { key: "latencyP99Ms", label: "latency p99", unit: "ms", better: "lower" },
     { key: "cpuPerRequestMicros", label: "server CPU per request", unit: "µs", better: "lower" }
   ],
-  run: async (target, { quick }) => {
-    const clients = await openClients(target.port, target.path, connections, connections)
+  run: async (target, { quick, protocol }) => {
+    const clients = await openClients(target.port, target.path, connections, connections, protocol)
     const latencies = new Samples()
     const answered = new Countdown()
     let sent = 0

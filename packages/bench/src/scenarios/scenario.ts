@@ -1,4 +1,5 @@
 /** What a scenario is and what it reports. */
+import type { Protocol } from "../loadgen/sc-client.js"
 import type { Integrity } from "../loadgen/sequence-tracker.js"
 import type { TargetProcess } from "../target-process.js"
 
@@ -17,9 +18,10 @@ export interface RunResult {
   readonly notes: ReadonlyArray<string>
 }
 
-/** Knobs the runner sets: `quick` shortens the timed phases. */
+/** Knobs the runner sets: `quick` shortens the timed phases; `protocol` is what the load clients speak. */
 export interface RunOptions {
   readonly quick: boolean
+  readonly protocol: Protocol
 }
 
 export interface Scenario {

@@ -15,6 +15,8 @@ export interface Target {
   readonly prepare: () => Launch | Unavailable
   /** Run only when named with `--targets` (variants kept for comparison). */
   readonly optional?: boolean
+  /** Cannot serve protocol v2 clients (skipped with `--protocol 2`). */
+  readonly protocolV1Only?: boolean
 }
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url))
@@ -25,7 +27,8 @@ export const targets: ReadonlyArray<Target> = [
   {
     id: "sc-server",
     label: "socketcluster-server 14.7.2",
-    prepare: () => ({ args: [here("./socketcluster-server.js")] })
+    prepare: () => ({ args: [here("./socketcluster-server.js")] }),
+    protocolV1Only: true
   },
   { id: "bare-ws", label: "bare ws", prepare: () => ({ args: [here("./bare-ws.ts")] }) },
   {
