@@ -5,7 +5,7 @@
  * handshake rejection and `#removeAuthToken`.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { ApplicationError } from "@effect-socketcluster/protocol"
+import { ApplicationError, Codec, type CodecEngine, json } from "@effect-socketcluster/protocol"
 import { Effect } from "effect"
 import { MiddlewareRejection } from "../src/Middleware.js"
 import type * as SCServer from "../src/SCServer.js"
@@ -142,6 +142,48 @@ describe("protocol detection on the wire", () => {
       yield* raw.waitFor((f) => f.startsWith('{"rid":1'))
       assert.strictEqual(socket.state, "open")
       assert.strictEqual(socket.protocolVersion, 2)
+    })
+  )
+
+  it.live("another codec: the probe is the encoded #1 only; a v1 pong fixes v1, none by the next tick fixes v2", () =>
+    Effect.gen(function* () {
+      // JSON reversed: `#1` goes out as `1#`, and an empty frame would be garbage to a v1 client of this codec.
+      const reversed: CodecEngine = {
+        encode: (v) => {
+          const s = json.encode(v)
+          return typeof s === "string" ? [...s].reverse().join("") : s
+        },
+        decode: (m) => json.decode(typeof m === "string" ? [...m].reverse().join("") : m)
+      }
+      const server = yield* startServer({ pingInterval: 100, pingTimeout: 1000 }, Codec.layerFrom(reversed))
+      const connect = (pong: "2#" | "") =>
+        Effect.gen(function* () {
+          const raw = yield* rawClient(server)
+          const socket = [...server.pendingClients.values()].at(-1)!
+          raw.ws.on("message", (data: Buffer) => {
+            const text = data.toString()
+            if ((pong === "2#" && text === "1#") || (pong === "" && text === "")) raw.ws.send(pong)
+          })
+          raw.send([...HANDSHAKE].reverse().join(""))
+          yield* Effect.promise(
+            () => new Promise((resolve) => socket.hub.listen((e) => e._tag === "ProtocolVersion" && resolve(e)))
+          )
+          yield* raw.waitFor(() => raw.frames.filter((f) => f === "1#" || f === "").length >= 4)
+          return { raw, socket }
+        })
+      const v1 = yield* connect("2#")
+      assert.strictEqual(v1.socket.protocolVersion, 1)
+      assert.isFalse(v1.raw.frames.includes(""))
+      const v2 = yield* connect("")
+      assert.strictEqual(v2.socket.protocolVersion, 2)
+      const pings = v2.raw.frames.filter((f) => f === "1#" || f === "")
+      // `1#` until the tick that gives up on v1, then only empty frames.
+      const firstEmpty = pings.indexOf("")
+      assert.isAtLeast(firstEmpty, 1)
+      assert.deepStrictEqual(
+        pings.slice(firstEmpty),
+        pings.slice(firstEmpty).map(() => "")
+      )
     })
   )
 
