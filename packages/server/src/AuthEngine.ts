@@ -94,6 +94,11 @@ export type TokenVerificationError =
   | AuthTokenNotBeforeError
   | AuthTokenError
 
+/** What the server tells an engine about the socket whose token it verifies (v14 passed the socket in `options.socket`). */
+export interface VerifyContext {
+  readonly socketId: string
+}
+
 /**
  * Signs and verifies auth tokens. The default implementation is {@link AuthEngine.layer};
  * supply another layer to plug in a custom engine.
@@ -118,7 +123,13 @@ export class AuthEngine extends Context.Service<
      * Verifies a client-supplied token with jsonwebtoken 8.5.1's checks in its order (§7.7) and
      * succeeds with the decoded payload (which may be any JSON value, even a bare string).
      */
-    readonly verifyToken: (token: unknown) => Effect.Effect<unknown, TokenVerificationError>
+    readonly verifyToken: (token: unknown, context?: VerifyContext) => Effect.Effect<unknown, TokenVerificationError>
+    /**
+     * Whether the server also asks this engine about a handshake without a token (with
+     * `token` null), as v14 asks its engines: a payload it returns authenticates the
+     * socket. Unset for the built-in engine; the compat facade sets it for v14 engines.
+     */
+    readonly verifyMissingTokens?: boolean
   }
 >()("@effect-socketcluster/server/AuthEngine") {
   /** Builds the jose/node:crypto engine; fails on inconsistent or weak keys. */

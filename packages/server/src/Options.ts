@@ -26,6 +26,11 @@ export const ServerOptionsInput = Schema.Struct({
   pingInterval: Schema.optionalKey(PositiveInt),
   /** ms of inbound silence before closing with 4001; sent to the client. Default 20000. */
   pingTimeout: Schema.optionalKey(PositiveInt),
+  /**
+   * Accept `pingInterval >= pingTimeout` (every client then times out with 4001), as v14
+   * did. Default false: refused. The compat facade sets it and warns.
+   */
+  allowPingIntervalOverTimeout: Schema.optionalKey(Schema.Boolean),
   /** Send no pings and never time out. Default false. */
   pingTimeoutDisabled: Schema.optionalKey(Schema.Boolean),
   /**
@@ -179,7 +184,7 @@ export const resolveOptions = (input: unknown = {}): Effect.Effect<ServerOptions
   const outboundHighWaterMark = o.outboundHighWaterMark ?? 4 * 1024 * 1024
   const pingInterval = o.pingInterval ?? 8000
   const pingTimeout = o.pingTimeout ?? 20000
-  if (!(o.pingTimeoutDisabled ?? false) && pingInterval >= pingTimeout) {
+  if (!(o.pingTimeoutDisabled ?? false) && !(o.allowPingIntervalOverTimeout ?? false) && pingInterval >= pingTimeout) {
     return Effect.fail(
       new InvalidOptionsError({
         message: `Invalid option pingInterval: must be smaller than pingTimeout (${pingTimeout}), or clients time out`

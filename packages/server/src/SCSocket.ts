@@ -39,7 +39,7 @@ import {
   socketProtocolErrorMessage,
   TimeoutError
 } from "@effect-socketcluster/protocol"
-import { Cause, Effect, Exit, type Fiber, type Stream } from "effect"
+import { Cause, Effect, Exit, type Fiber, Option, type Stream } from "effect"
 import type { WebSocket } from "ws"
 import type { AuthEngine, SignOptions } from "./AuthEngine.js"
 import { isTokenExpired, tokenExpiry } from "./AuthEngine.js"
@@ -91,6 +91,9 @@ export const upgradeRequest = (req: IncomingMessage): UpgradeRequest => ({
 export type Frame = string | Uint8Array | EncodedText
 
 const noChannels: ReadonlySet<string> = new Set()
+
+type SubscribePacket = Extract<InboundPacket, { readonly _tag: "Subscribe" }>
+const earlySubscribe = "Cannot subscribe socket to a channel before it has completed the handshake"
 
 const TEXT = { binary: false } as const
 const BINARY = { binary: true } as const
@@ -293,6 +296,9 @@ export class SCSocket {
   start(): void {
     this.ws.on("message", (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary))
     this.ws.on("close", (code: number, reason: Buffer) => {
+      // A client that hangs up after its pong deadline timed out: v14's per-socket timer
+      // would already have fired, the sweep only notices at its next tick.
+      if (this.pongOverdue(Date.now())) return this.closeUnsafe(4001, undefined, false)
       this.closeUnsafe(
         code === 1005 && this.state !== "closed" ? 1005 : code,
         reason.length > 0 ? reason.toString() : undefined,
@@ -356,6 +362,11 @@ export class SCSocket {
     }
     if (this.dialect.version === null) this.setDialect(Dialect.afterPong(this.dialect, version))
     this.checkExpiry()
+  }
+
+  private pongOverdue(now: number): boolean {
+    const { pingTimeout, pingTimeoutDisabled } = this.host.options
+    return !pingTimeoutDisabled && this.state !== "closed" && now >= this.lastSeen + pingTimeout
   }
 
   /**
@@ -485,11 +496,17 @@ export class SCSocket {
 
   private accept(packet: InboundPacket, message: string | Buffer): void {
     if (this.state === "closed") return
-    if (this.state === "connecting" && !this.handshakeReceived && this.host.options.strictHandshake) {
-      if (packet._tag !== "Handshake") {
+    if (this.state === "connecting" && packet._tag !== "Handshake") {
+      // 14.7 strictHandshake: anything but the handshake while connecting closes with 4009,
+      // also after #handshake arrived (B130), except a pong then (protocol-v2 §3.2 step 4).
+      if (this.host.options.strictHandshake && !(packet._tag === "Pong" && this.handshakeReceived)) {
         this.closeUnsafe(4009, undefined, true)
         return
       }
+      // Without it, a subscribe that arrives before the handshake completed is refused now,
+      // not queued behind the handshake (B130, 14.3.1).
+      if (packet._tag === "Subscribe")
+        return this.refuseSubscribe(packet, new InvalidActionError({ message: earlySubscribe }))
     }
     switch (packet._tag) {
       case "Pong":
@@ -542,7 +559,11 @@ export class SCSocket {
     if (packet._tag === "Handshake") {
       if (this.handshakeReceived) return undefined
       this.handshakeReceived = true
-      if (!this.host.pipeline.has("handshakeSC") && (packet.authToken === null || packet.authToken === undefined)) {
+      if (
+        !this.host.pipeline.has("handshakeSC") &&
+        (packet.authToken === null || packet.authToken === undefined) &&
+        this.host.auth.verifyMissingTokens !== true
+      ) {
         // Nothing asynchronous to wait for: complete at once, no fiber.
         this.completeHandshake(packet.cid, undefined, false)
         return undefined
@@ -642,6 +663,9 @@ export class SCSocket {
         } else {
           authenticated = true
         }
+      } else if (host.auth.verifyMissingTokens === true) {
+        // The token is optional: failing to verify none is no authError.
+        authenticated = (yield* this.processToken(null)).error === undefined
       }
       this.completeHandshake(cid, authError, authenticated, authErrorIsBad)
     })
@@ -662,8 +686,11 @@ export class SCSocket {
       authError === undefined
         ? { id: this.id, pingTimeout: host.options.pingTimeout, isAuthenticated: this.authState === "authenticated" }
         : { id: this.id, pingTimeout: host.options.pingTimeout, authError, isAuthenticated: false }
-    if (this.hub.active) this.hub.emit({ _tag: "Connect", status: { ...status } })
-    if (host.hub.active) host.emitServerEvent({ _tag: "Connection", socket: this, status: { ...status } })
+    // One object for the socket's `connect` and the server's `connection`, as in v14; the
+    // client gets its own.
+    const shared = { ...status }
+    if (this.hub.active) this.hub.emit({ _tag: "Connect", status: shared })
+    if (host.hub.active) host.emitServerEvent({ _tag: "Connection", socket: this, status: shared })
     if (authenticated && this.authState === "authenticated") this.triggerAuthEvents("unauthenticated")
     if (hasCid(cid) && this.state === "open") {
       const data: Record<string, unknown> = { id: this.id, pingTimeout: host.options.pingTimeout }
@@ -681,8 +708,9 @@ export class SCSocket {
   /** Verifies a client-supplied token and runs the authenticate middleware (protocol §7.3). */
   private processToken(token: unknown): Effect.Effect<{ readonly error: unknown; readonly isBad: boolean }> {
     return Effect.gen({ self: this }, function* () {
-      const verified = yield* Effect.exit(this.host.auth.verifyToken(token))
-      if (Exit.isSuccess(verified)) {
+      const verified = yield* Effect.exit(this.host.auth.verifyToken(token, { socketId: this.id }))
+      // A missing token authenticates only with a payload (v14's `if (authToken)`).
+      if (Exit.isSuccess(verified) && (token !== null || Boolean(verified.value))) {
         this.signedAuthToken = token as string
         this.authToken = verified.value
         this.authState = "authenticated"
@@ -697,7 +725,7 @@ export class SCSocket {
         if (b.isBadToken) this.emitBadAuthToken(b.error, token)
         return { error: b.error, isBad: b.isBadToken }
       }
-      const failure = Cause.findErrorOption(verified.cause)
+      const failure = Exit.isFailure(verified) ? Cause.findErrorOption(verified.cause) : Option.none()
       const error =
         failure._tag === "Some"
           ? failure.value
@@ -855,18 +883,25 @@ export class SCSocket {
   // ---------------------------------------------------------------------------
   // Pub/sub (client side of it)
 
+  private answerSubscribe(packet: SubscribePacket, error: unknown): void {
+    if (!hasCid(packet.cid)) return
+    const obj: Record<string, unknown> = { rid: packet.cid }
+    if (error !== undefined) obj.error = toWireError(error)
+    if (packet.batch) this.queueBatch(obj)
+    else this.sendObject(obj)
+  }
+
+  private refuseSubscribe(packet: SubscribePacket, error: InvalidActionError): void {
+    this.host.warn(error)
+    this.answerSubscribe(packet, error)
+  }
+
   private subscribe(
-    packet: Extract<InboundPacket, { readonly _tag: "Subscribe" }>,
+    packet: SubscribePacket,
     expired: AuthTokenExpiredError | undefined
   ): Effect.Effect<void> | undefined {
     const host = this.host
-    const answer = (error: unknown) => {
-      if (!hasCid(packet.cid)) return
-      const obj: Record<string, unknown> = { rid: packet.cid }
-      if (error !== undefined) obj.error = toWireError(error)
-      if (packet.batch) this.queueBatch(obj)
-      else this.sendObject(obj)
-    }
+    const answer = (error: unknown) => this.answerSubscribe(packet, error)
     if (packet.waitForAuth && expired !== undefined) {
       answer(expired)
       return undefined
@@ -882,11 +917,7 @@ export class SCSocket {
       const options: Record<string, unknown> = { ...packet.options, channel: packet.channel }
       if (req.data !== undefined || "data" in packet.options) options.data = req.data
       if (this.state !== "open") {
-        const error = new InvalidActionError({
-          message: "Cannot subscribe socket to a channel before it has completed the handshake"
-        })
-        host.warn(error)
-        answer(error)
+        this.refuseSubscribe(packet, new InvalidActionError({ message: earlySubscribe }))
         return undefined
       }
       const limit = host.options.socketChannelLimit
