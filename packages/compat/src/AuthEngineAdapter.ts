@@ -34,6 +34,8 @@ export interface AuthEngineHost {
   readonly verificationKey: unknown
   readonly defaultSignatureOptions: Readonly<Record<string, unknown>>
   readonly defaultVerificationOptions: Readonly<Record<string, unknown>>
+  /** The v14 socket with this id (pending or connected): `verifyToken`'s `options.socket`. */
+  v14Socket(socketId: string): unknown
 }
 
 const field = (error: unknown, key: string): unknown =>
@@ -87,9 +89,10 @@ export const fromV14 = (engine: V14AuthEngine, host: AuthEngineHost): AuthEngine
         resume(Effect.fail(new AuthTokenError({ message: String(field(error, "message") ?? error) })))
       }
     }),
-  verifyToken: (token) =>
+  verifyToken: (token, context) =>
     Effect.callback<unknown, AuthEngine.TokenVerificationError>((resume) => {
-      const verifyOptions = { ...host.defaultVerificationOptions }
+      const socket = context === undefined ? undefined : host.v14Socket(context.socketId)
+      const verifyOptions = { ...(socket === undefined ? {} : { socket }), ...host.defaultVerificationOptions }
       try {
         engine.verifyToken(token, host.verificationKey, verifyOptions, (error, payload) => {
           if (error !== null && error !== undefined) resume(Effect.fail(toTokenError(error)))

@@ -28,15 +28,17 @@ import {
 } from "@effect-socketcluster/server"
 import { Cause, Context, Effect, Exit, Layer, Schema, Scope } from "effect"
 import * as AuthEngineAdapter from "./AuthEngineAdapter.js"
+import * as BrokerEngineAdapter from "./BrokerEngineAdapter.js"
 import { SCExchange } from "./Exchange.js"
 import * as Middleware from "./Middleware.js"
+import * as OptionWarnings from "./OptionWarnings.js"
 import { SCServerSocket } from "./SCServerSocket.js"
 
 /** The v14 options (spec server-api.md §2) plus the core's hardening knobs. */
 export interface SCServerOptions {
   httpServer?: Http.Server | undefined
-  /** An Effect `Layer<Broker>` (e.g. `BrokerRedis.layer(...)`); v14 EventEmitter broker engines are not supported. */
-  brokerEngine?: Layer.Layer<Broker.Broker, unknown> | undefined
+  /** An Effect `Layer<Broker>` (e.g. `BrokerRedis.layer(...)`) or a v14 EventEmitter engine (e.g. sc-simple-broker's). */
+  brokerEngine?: Layer.Layer<Broker.Broker, unknown> | BrokerEngineAdapter.V14BrokerEngine | undefined
   path?: string | undefined
   origins?: string | undefined
   handshakeTimeout?: number | undefined
@@ -144,7 +146,8 @@ export class SCServer extends EventEmitter {
   readonly options: Record<string, unknown>
   readonly httpServer: Http.Server
   readonly exchange: SCExchange
-  readonly brokerEngine: Layer.Layer<Broker.Broker, unknown> | undefined
+  /** The `brokerEngine` option as given. */
+  readonly brokerEngine: Layer.Layer<Broker.Broker, unknown> | BrokerEngineAdapter.V14BrokerEngine | undefined
   readonly appName: string
   /** `true` after `ready`, `false` after `close()`. */
   isReady = false
@@ -171,10 +174,15 @@ export class SCServer extends EventEmitter {
     if (httpServer === undefined) {
       throw new InvalidOptionsError({ message: "The httpServer option is required (use attach or listen)" })
     }
-    if (options.brokerEngine !== undefined && !Layer.isLayer(options.brokerEngine)) {
+    const brokerEngine = options.brokerEngine
+    if (
+      brokerEngine !== undefined &&
+      !Layer.isLayer(brokerEngine) &&
+      !BrokerEngineAdapter.isV14BrokerEngine(brokerEngine)
+    ) {
       throw new InvalidOptionsError({
         message:
-          "The brokerEngine option must be an Effect Layer<Broker> - v14 EventEmitter broker engines are not supported"
+          "The brokerEngine option must be an Effect Layer<Broker> or a v14 broker engine (subscribeSocket, unsubscribeSocket, publish, ready event)"
       })
     }
     const merged: Record<string, unknown> = { ...v14Defaults, ...withoutUndefined(options) }
@@ -185,7 +193,7 @@ export class SCServer extends EventEmitter {
     if (typeof merged.appName !== "string" || merged.appName === "") merged.appName = randomUUID()
     this.options = merged
     this.httpServer = httpServer
-    this.brokerEngine = options.brokerEngine
+    this.brokerEngine = brokerEngine
     this.appName = String(merged.appName)
     this.codec = options.codecEngine ?? json
     this.exchange = new SCExchange({ withCore: (action) => this.withCore(action) })
@@ -206,18 +214,25 @@ export class SCServer extends EventEmitter {
     }
     this.v14Auth = options.authEngine
 
+    const self = this
     const delegatingAuth: AuthEngine.AuthEngine["Service"] = {
       signToken: (payload, signOptions) => Effect.suspend(() => this.currentAuth().signToken(payload, signOptions)),
-      verifyToken: (token) => Effect.suspend(() => this.currentAuth().verifyToken(token))
+      verifyToken: (token, context) => Effect.suspend(() => this.currentAuth().verifyToken(token, context)),
+      // v14 asks its engine about a missing token too.
+      get verifyMissingTokens() {
+        return self.v14Auth !== undefined
+      }
     }
     const scope = this.scope
-    const brokerLayer = this.brokerEngine
+    const brokerLayer: Layer.Layer<Broker.Broker, unknown> | undefined =
+      brokerEngine === undefined || Layer.isLayer(brokerEngine) ? brokerEngine : BrokerEngineAdapter.layer(brokerEngine)
     // The core's own defaults for these are stricter than v14's; a v14 app keeps v14's.
     const coreInput = {
       ...withoutUndefined(merged),
       socketChannelLimit: merged.socketChannelLimit ?? null,
       maxConnections: merged.maxConnections ?? null,
-      maxPayload: merged.maxPayload ?? 100 * 1024 * 1024
+      maxPayload: merged.maxPayload ?? 100 * 1024 * 1024,
+      allowPingIntervalOverTimeout: true
     }
     const init = Effect.gen({ self: this }, function* () {
       yield* Options.resolveOptions(coreInput)
@@ -246,13 +261,7 @@ export class SCServer extends EventEmitter {
         else this.emit("error", Cause.squash(exit.cause))
       })
     }
-    if (authKey !== undefined && Buffer.byteLength(authKey) < 32) {
-      const warning = new InvalidOptionsError({
-        message:
-          "The authKey option is shorter than 32 bytes (256 bits): tokens signed with it can be forged by brute force - Use a longer key"
-      })
-      setImmediate(() => this.emit("warning", warning))
-    }
+    for (const warning of OptionWarnings.unreported(merged)) setImmediate(() => this.emit("warning", warning))
   }
 
   /** The Effect-native server core (undefined only while an asynchronous broker layer is being built). */
@@ -291,6 +300,12 @@ export class SCServer extends EventEmitter {
       if (callback === undefined) this.httpServer.listen(port)
       else this.httpServer.listen(port, callback)
     })
+  }
+
+  /** @internal the v14 socket with `id`, pending or connected (a v14 `verifyToken` gets it). */
+  v14Socket(id: string): SCServerSocket | undefined {
+    const core = this.coreValue?.pendingClients.get(id) ?? this.coreValue?.clients.get(id)
+    return core === undefined ? undefined : this.socketOf(core)
   }
 
   /** The v14 socket of a core socket (created on first sight). */

@@ -179,6 +179,12 @@ export class SCServerSocket extends Emitter {
    * `callback(err)` runs when the client acknowledged it.
    */
   setAuthToken(data: unknown, options?: SignOptions, callback?: (error: unknown) => void): void {
+    // v14's `{async: true}` picks asynchronous signing (sc-auth drops it before signing);
+    // signing is always asynchronous here.
+    if (options !== undefined && "async" in options) {
+      const { async: _, ...rest } = options
+      options = rest
+    }
     this.core.setAuthTokenUnsafe(data, options, callback)
   }
 

@@ -3,7 +3,7 @@
  */
 import { generateKeyPairSync } from "node:crypto"
 import { assert, describe, it } from "vitest"
-import { listen, type SCServer, type SCServerSocket, type V14AuthEngine } from "../src/index.js"
+import { listen, type SCServer, SCServerSocket, type V14AuthEngine } from "../src/index.js"
 import {
   AUTH_KEY,
   connectClient,
@@ -452,16 +452,18 @@ describe("Authentication", () => {
     assert.strictEqual(server.clients[client.id ?? ""]?.authState, "authenticated")
   })
 
-  it("B33 (partly): setAuthEngine with a v14 engine: verifyToken gets the token and the key; signToken is used", async () => {
+  it("B33: setAuthEngine with a v14 engine: verifyToken gets the token (null without one), the key and options.socket; signToken is used", async () => {
     const server = await startServer({ protocolVersion: 1 })
     const calls: Array<[string, unknown, unknown]> = []
+    const verifySockets: Array<unknown> = []
     const engine: V14AuthEngine = {
       signToken: (payload, key, options, callback) => {
         calls.push(["sign", key, options.mutatePayload])
         callback(null, `custom.${Buffer.from(JSON.stringify(payload)).toString("base64url")}`)
       },
-      verifyToken: (token, key, _options, callback) => {
+      verifyToken: (token, key, options, callback) => {
         calls.push(["verify", key, token])
+        verifySockets.push(options.socket)
         const text = String(token)
         if (!text.startsWith("custom.")) return callback({ name: "JsonWebTokenError", message: "not custom" })
         callback(null, JSON.parse(Buffer.from(text.slice(7), "base64url").toString()))
@@ -469,6 +471,8 @@ describe("Authentication", () => {
     }
     server.setAuthEngine(engine)
     issueTokenOnLogin(server)
+    const handshakes: Array<SCServerSocket> = []
+    server.on("handshake", (socket: SCServerSocket) => handshakes.push(socket))
     const client = await connectClient(server)
     await invoke(client, "login")
     const token = client.getSignedAuthToken()
@@ -479,9 +483,14 @@ describe("Authentication", () => {
     const [status] = (await reconnected) as [Status]
     assert.strictEqual(status.isAuthenticated, true)
     assert.deepStrictEqual(calls, [
+      ["verify", AUTH_KEY, null],
       ["sign", AUTH_KEY, true],
       ["verify", AUTH_KEY, token]
     ])
+    assert.strictEqual(verifySockets.length, 2)
+    assert.strictEqual(verifySockets[0], handshakes[0])
+    assert.strictEqual(verifySockets[1], handshakes[1])
+    assert.instanceOf(verifySockets[1], SCServerSocket)
     const { status: bad } = await connectWithToken(server, "nope")
     assert.deepStrictEqual(bad.authError, { name: "AuthTokenInvalidError", message: "not custom" })
   })
@@ -492,7 +501,9 @@ describe("Authentication", () => {
     const verifying = new Promise<void>((resolve) => {
       server.setAuthEngine({
         signToken: (_payload, _key, _options, callback) => callback(null, "unused"),
-        verifyToken: (_token, _key, _options, callback) => {
+        verifyToken: (token, _key, _options, callback) => {
+          // v14 also asks about a missing token (the marker socket below has none).
+          if (token === null) return callback(null, null)
           resolve()
           release = () => callback(null, { username: "late" })
         }

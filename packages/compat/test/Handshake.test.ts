@@ -260,4 +260,37 @@ describe("Handshake", () => {
     const [, code] = await abort
     assert.strictEqual(code, 4009)
   })
+
+  it("B130 (14.7): with strictHandshake a #subscribe while the handshake is verifying a token closes with 4009, no subscription", async () => {
+    const server = await startServer()
+    server.setAuthEngine({
+      signToken: (_payload, _key, _options, callback) => callback(null, "unused"),
+      verifyToken: (_token, _key, _options, callback) => setTimeout(() => callback(null, { username: "slow" }), 100)
+    })
+    const subscriptions = record(server, ["subscription"])
+    const raw = await rawClient(server)
+    raw.send(JSON.stringify({ event: "#handshake", data: { authToken: "some.token" }, cid: 1 }))
+    raw.send(JSON.stringify({ event: "#subscribe", data: { channel: "early" }, cid: 2 }))
+    assert.strictEqual((await raw.closed).code, 4009)
+    assert.deepStrictEqual(subscriptions, [])
+  })
+
+  it("B130 (14.3.1): without strictHandshake an early #subscribe is refused with InvalidActionError and a warning; later ones work", async () => {
+    const server = await startServer({ strictHandshake: false })
+    const warnings: Array<unknown> = []
+    server.on("warning", (warning: unknown) => warnings.push(warning))
+    const subscriptions = record(server, ["subscription"])
+    const raw = await rawClient(server)
+    raw.send(JSON.stringify({ event: "#subscribe", data: { channel: "early" }, cid: 1 }))
+    raw.send(JSON.stringify({ event: "#handshake", data: {}, cid: 2 }))
+    raw.send(JSON.stringify({ event: "#subscribe", data: { channel: "late" }, cid: 3 }))
+    const refused = JSON.parse(await raw.waitFor((f) => f.startsWith('{"rid":1')))
+    assert.strictEqual(refused.error.name, "InvalidActionError")
+    await raw.waitFor((f) => f.startsWith('{"rid":3'))
+    assert.deepStrictEqual(
+      subscriptions.map(([, , channel]) => channel),
+      ["late"]
+    )
+    assert.isTrue(warnings.some((w) => w instanceof Error && w.name === "InvalidActionError"))
+  })
 })

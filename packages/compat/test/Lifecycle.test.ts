@@ -404,12 +404,33 @@ describe("Server events, counters and lifecycle", () => {
     assert.include(warnings.items, error)
   })
 
-  it("a short authKey is accepted (v14) with a warning", async () => {
-    const server = listen(0, { authKey: "short" })
-    onCleanup(() => server.dispose())
-    const [warning] = (await once(server, "warning")) as [Error]
-    assert.strictEqual(warning.name, "InvalidOptionsError")
-    assert.include(warning.message, "shorter than 32 bytes")
+  it("a short authKey and pingInterval >= pingTimeout are accepted (v14), each with one warning per process", async () => {
+    const options = { authKey: "short", pingInterval: 2000, pingTimeout: 500 }
+    const first = listen(0, options)
+    onCleanup(() => first.dispose())
+    const warnings: Array<Error> = []
+    const both = new Promise<void>((resolve) =>
+      first.on("warning", (warning: Error) => {
+        if (warnings.push(warning) === 2) resolve()
+      })
+    )
+    await both
+    assert.deepStrictEqual(
+      warnings.map((w) => w.name),
+      ["InvalidOptionsError", "InvalidOptionsError"]
+    )
+    assert.include(warnings[0]?.message, "shorter than 32 bytes")
+    assert.include(warnings[1]?.message, "not smaller than pingTimeout")
+    assert.strictEqual(first.pingInterval, 2000)
+
+    const second = listen(0, options)
+    onCleanup(() => second.dispose())
+    const later: Array<unknown> = []
+    second.on("warning", (warning: unknown) => later.push(warning))
+    await once(second, "ready")
+    // The warnings would be emitted on the turn after construction, as `ready` is.
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.deepStrictEqual(later, [])
   })
 })
 
