@@ -444,7 +444,11 @@ export class SCSocket {
     this.host.counters.messagesIn++
     this.host.counters.bytesIn += raw.length
     const message: string | Buffer = isBinary ? raw : raw.toString()
-    if (this.hub.active) this.hub.emit({ _tag: "Message", message })
+    // The answer to the detection probe is the server's own traffic: a v14 server sent no
+    // ping right after the handshake, so its apps never saw such a frame in `message`.
+    const probeAnswer =
+      this.dialect.version === null && !isBinary && raw.length <= 2 && Dialect.rawPong(this.dialect, raw) !== 0
+    if (this.hub.active && !probeAnswer) this.hub.emit({ _tag: "Message", message })
     if (this.state === "closed") return
     if (!isBinary && raw.length <= 2) {
       const pong = Dialect.rawPong(this.dialect, raw)
