@@ -69,8 +69,11 @@ export const responsePacket = Arbitrary.schema(ResponsePacket)
 export const publishRequest = Arbitrary.schema(PublishRequest)
 /** @since 0.1.0 */
 export const publishDelivery = Arbitrary.schema(PublishDelivery)
+// The four annotations below keep the inferred object type (an index signature beside
+// optional keys) out of the .d.ts: it is only valid under exactOptionalPropertyTypes.
 /** @since 0.1.0 */
-export const subscribeRequest = Arbitrary.schema(SubscribeRequest)
+export const subscribeRequest: Arbitrary.Arbitrary<(typeof SubscribeRequest)["Type"]> =
+  Arbitrary.schema(SubscribeRequest)
 /** @since 0.1.0 */
 export const unsubscribeRequest = Arbitrary.schema(UnsubscribeRequest)
 /** @since 0.1.0 */
@@ -86,11 +89,13 @@ export const kickOutPacket = Arbitrary.schema(KickOutPacket)
 /** @since 0.1.0 */
 export const disconnectPacket = Arbitrary.schema(DisconnectPacket)
 /** Any packet a well-behaved client sends. @since 0.1.0 */
-export const inboundPacket = Arbitrary.schema(InboundPacketWire)
+export const inboundPacket: Arbitrary.Arbitrary<(typeof InboundPacketWire)["Type"]> =
+  Arbitrary.schema(InboundPacketWire)
 /** Any packet that may sit in a client batch. @since 0.1.0 */
-export const inboundBatchablePacket = Arbitrary.schema(InboundBatchablePacketWire)
+export const inboundBatchablePacket: Arbitrary.Arbitrary<(typeof InboundBatchablePacketWire)["Type"]> =
+  Arbitrary.schema(InboundBatchablePacketWire)
 /** A client frame: one packet or a batch. @since 0.1.0 */
-export const inboundFrame = Arbitrary.schema(InboundFrameWire)
+export const inboundFrame: Arbitrary.Arbitrary<(typeof InboundFrameWire)["Type"]> = Arbitrary.schema(InboundFrameWire)
 /** Any packet the server sends. @since 0.1.0 */
 export const outboundPacket = Arbitrary.schema(OutboundPacket)
 /** Any JSON value. @since 0.1.0 */
