@@ -180,6 +180,22 @@ describe("Middleware", () => {
 })
 
 describe("Disconnection and close codes", () => {
+  it("a custom code and reason given to destroy or disconnect reach the client's close event", async () => {
+    const server = await startServer()
+    const sockets = collector<SCServerSocket>()
+    server.on("connection", sockets.push)
+    const first = await connectClient(server)
+    const second = await connectClient(server)
+    const [a, b] = await sockets.waitFor(2)
+    const firstClosed = once(first, "close")
+    const secondClosed = once(second, "close")
+    const byId = (client: typeof first) => (a?.id === client.id ? a : b)
+    byId(first)?.destroy(4100, "destroyed for a reason")
+    byId(second)?.disconnect(4200, "disconnected for a reason")
+    assert.deepStrictEqual(await firstClosed, [4100, "destroyed for a reason"])
+    assert.deepStrictEqual(await secondClosed, [4200, "disconnected for a reason"])
+  })
+
   it("B173/B174/B175/B176: disconnect(code, data) on the wire and in the events", async () => {
     const server = await startServer()
     const events = record(server, ["disconnection", "closure", "warning"])
