@@ -29,7 +29,7 @@ import {
 import { Cause, Context, Effect, Exit, Layer, Schema, Scope } from "effect"
 import * as AuthEngineAdapter from "./AuthEngineAdapter.js"
 import * as BrokerEngineAdapter from "./BrokerEngineAdapter.js"
-import { SCExchange } from "./Exchange.js"
+import { type ExchangeHost, SCExchange } from "./Exchange.js"
 import * as Middleware from "./Middleware.js"
 import * as OptionWarnings from "./OptionWarnings.js"
 import { SCServerSocket } from "./SCServerSocket.js"
@@ -39,6 +39,8 @@ export interface SCServerOptions {
   httpServer?: Http.Server | undefined
   /** An Effect `Layer<Broker>` (e.g. `BrokerRedis.layer(...)`) or a v14 EventEmitter engine (e.g. sc-simple-broker's). */
   brokerEngine?: Layer.Layer<Broker.Broker, unknown> | BrokerEngineAdapter.V14BrokerEngine | undefined
+  /** Builds `server.exchange` (the framework passes its clustered exchange); default `new SCExchange(host)`. */
+  exchangeFactory?: ((host: ExchangeHost) => SCExchange) | undefined
   path?: string | undefined
   origins?: string | undefined
   handshakeTimeout?: number | undefined
@@ -196,7 +198,9 @@ export class SCServer extends EventEmitter {
     this.brokerEngine = brokerEngine
     this.appName = String(merged.appName)
     this.codec = options.codecEngine ?? json
-    this.exchange = new SCExchange({ withCore: (action) => this.withCore(action) })
+    const exchangeHost: ExchangeHost = { withCore: (action) => this.withCore(action) }
+    this.exchange =
+      options.exchangeFactory === undefined ? new SCExchange(exchangeHost) : options.exchangeFactory(exchangeHost)
     this.signingKey = merged.authPrivateKey ?? merged.authKey
     this.verifyingKey = merged.authPublicKey ?? merged.authKey
     const authKey = stringOption(merged.authKey)

@@ -33,6 +33,8 @@ export const listen = (port?: number, options?: SCServerOptions | (() => void), 
 }
 
 export type { V14AuthEngine } from "./AuthEngineAdapter.js"
+export type { ExchangeHost } from "./Exchange.js"
+export { type DataCallback, DataExchange, type DataTargets } from "./ExchangeData.js"
 export type { Next, V14Middleware } from "./Middleware.js"
 export type { MiddlewareRequests, MiddlewareType, SCServerOptions } from "./SCServer.js"
 export { attach, SCChannel, SCExchange, SCServer, SCServerSocket }

@@ -1,0 +1,85 @@
+/**
+ * Request/response over a Node IPC channel (`process.send` / `child.send`): the master's
+ * `sendToWorker`/`sendToBroker` and the children's `sendToMaster`. A request carries a
+ * `cid` only when the sender passed a callback; the answer comes back as a `response`
+ * message with that `rid`; no answer within `ipcAckTimeout` → v14's `TimeoutError`
+ * "IPC response timed out".
+ */
+import { dehydrate, hydrate, TimeoutError } from "@effect-socketcluster/protocol"
+
+/** v14 IPC callback: `(err, data, …extra)`. */
+export type IpcCallback = (error: unknown, data?: unknown, ...extra: Array<unknown>) => void
+
+/** The answer to a request. */
+export interface IpcResponse {
+  readonly type: "response"
+  readonly rid: number
+  readonly error?: unknown
+  readonly data?: unknown
+  readonly [route: string]: unknown
+}
+
+export const isMessage = (value: unknown): value is { readonly type: string; readonly [key: string]: unknown } =>
+  value !== null && typeof value === "object" && typeof Reflect.get(value, "type") === "string"
+
+export class Ipc {
+  private nextCid = 1
+  private readonly waiting = new Map<number, { readonly callback: IpcCallback; readonly timer: NodeJS.Timeout }>()
+
+  constructor(private readonly timeoutMs: number) {}
+
+  /** A cid for a new request whose answer goes to `callback` (or `undefined` when there is none). */
+  expect(callback: IpcCallback | undefined, extra: ReadonlyArray<unknown> = []): number | undefined {
+    if (callback === undefined) return undefined
+    const cid = this.nextCid++
+    const timer = setTimeout(() => {
+      this.waiting.delete(cid)
+      callback(new TimeoutError({ message: "IPC response timed out" }), undefined, ...extra)
+    }, this.timeoutMs)
+    timer.unref()
+    this.waiting.set(cid, { callback: (error, data) => callback(error, data, ...extra), timer })
+    return cid
+  }
+
+  /** Delivers an answer to its waiting callback (a late or unknown answer is dropped). */
+  settle(response: IpcResponse): void {
+    const entry = this.waiting.get(response.rid)
+    if (entry === undefined) return
+    this.waiting.delete(response.rid)
+    clearTimeout(entry.timer)
+    entry.callback(response.error == null ? null : hydrate(response.error), response.data)
+  }
+
+  /** Fails every waiting callback (the other side went away). */
+  failAll(error: unknown): void {
+    for (const [cid, entry] of this.waiting) {
+      clearTimeout(entry.timer)
+      this.waiting.delete(cid)
+      entry.callback(error)
+    }
+  }
+}
+
+/** The `respond(err, data)` given to a message handler: answers once, only when the sender asked for an answer. */
+export const responder = (
+  cid: unknown,
+  send: (response: IpcResponse) => void,
+  route: Record<string, unknown> = {}
+): ((error?: unknown, data?: unknown) => void) => {
+  let done = false
+  return (error, data) => {
+    if (done || typeof cid !== "number") return
+    done = true
+    send({ ...route, type: "response", rid: cid, error: error == null ? null : dehydrate(error), data })
+  }
+}
+
+/** An error as it crosses a process boundary, with its stack (for `fail` events). */
+export const errorToWire = (error: unknown): unknown => {
+  if (error instanceof Error) {
+    const out: Record<string, unknown> = { message: error.message, name: error.name, stack: error.stack }
+    for (const key of Object.keys(error)) out[key] = Reflect.get(error, key)
+    return JSON.parse(JSON.stringify(out, (_k, v) => (typeof v === "bigint" ? String(v) : v)))
+  }
+  return dehydrate(error)
+}

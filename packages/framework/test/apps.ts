@@ -1,0 +1,201 @@
+/**
+ * Test harness: an app directory in a temp dir (its files, and a `node_modules` of
+ * symlinks so `require('socketcluster')` finds this repository's alias package and the
+ * plugins resolve from this package's devDependencies), a master process started in it
+ * (`node --import tsx server.js`), its stdout lines, real v14 clients. Everything is torn
+ * down after each file.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as Fs from "node:fs"
+import { createRequire } from "node:module"
+import * as Net from "node:net"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { afterAll } from "vitest"
+
+const require = createRequire(import.meta.url)
+const here = Path.dirname(fileURLToPath(import.meta.url))
+export const aliasPackage = Path.resolve(here, "../../socketcluster")
+
+const moduleDir = (name: string): string => {
+  if (name === "socketcluster") return aliasPackage
+  try {
+    return Path.dirname(require.resolve(`${name}/package.json`))
+  } catch {}
+  let dir = Path.dirname(require.resolve(name))
+  while (!Fs.existsSync(Path.join(dir, "package.json"))) dir = Path.dirname(dir)
+  return dir
+}
+
+const cleanups: Array<() => Promise<void> | void> = []
+afterAll(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+/** A temp app dir holding `files` (name → contents) and `node_modules/<m>` links for `modules`. */
+export const makeAppDir = (files: Record<string, string | Buffer>, modules: ReadonlyArray<string>): string => {
+  const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "sc-app-"))
+  cleanups.push(() => Fs.rmSync(dir, { recursive: true, force: true }))
+  for (const [name, text] of Object.entries(files)) {
+    Fs.mkdirSync(Path.dirname(Path.join(dir, name)), { recursive: true })
+    Fs.writeFileSync(Path.join(dir, name), text)
+  }
+  Fs.mkdirSync(Path.join(dir, "node_modules"))
+  for (const name of ["tsx", ...modules]) Fs.symlinkSync(moduleDir(name), Path.join(dir, "node_modules", name), "dir")
+  return dir
+}
+
+/** Copies a directory's files (recursively) into an object for {@link makeAppDir}. */
+export const readTree = (root: string, prefix = ""): Record<string, Buffer> => {
+  const out: Record<string, Buffer> = {}
+  for (const entry of Fs.readdirSync(root, { withFileTypes: true })) {
+    const full = Path.join(root, entry.name)
+    if (entry.isDirectory()) Object.assign(out, readTree(full, `${prefix}${entry.name}/`))
+    else out[`${prefix}${entry.name}`] = Fs.readFileSync(full)
+  }
+  return out
+}
+
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = Net.createServer()
+    server.on("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+export type Line = Record<string, unknown>
+
+export interface Master {
+  readonly child: ChildProcess
+  readonly lines: Array<Line>
+  readonly output: () => string
+  /** Resolves with the first line (from index `from`) matching `predicate`. */
+  readonly waitFor: (predicate: (line: Line) => boolean, from?: number, timeoutMs?: number) => Promise<Line>
+  readonly stop: () => Promise<void>
+}
+
+/** Starts `node --import tsx <script>` in `dir`; JSON stdout lines are parsed into `lines`. */
+export const startMaster = (dir: string, script: string, env: Record<string, string>): Master => {
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    cwd: dir,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  const lines: Array<Line> = []
+  let text = ""
+  let pending = ""
+  const waiters = new Set<() => void>()
+  const onData = (chunk: Buffer) => {
+    if (process.env.SC_TEST_DEBUG) process.stderr.write(chunk)
+    text += chunk.toString()
+    pending += chunk.toString()
+    const parts = pending.split("\n")
+    pending = parts.pop() ?? ""
+    for (const part of parts) {
+      try {
+        const value: unknown = JSON.parse(part)
+        if (value !== null && typeof value === "object") lines.push(value as Line)
+      } catch {
+        lines.push({ text: part })
+      }
+    }
+    for (const wake of waiters) wake()
+  }
+  child.stdout?.on("data", onData)
+  child.stderr?.on("data", (chunk: Buffer) => {
+    if (process.env.SC_TEST_DEBUG) process.stderr.write(chunk)
+    text += chunk.toString()
+  })
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve()
+      child.once("exit", () => resolve())
+      child.kill("SIGTERM")
+      setTimeout(() => child.kill("SIGKILL"), 5000).unref()
+    })
+  cleanups.push(stop)
+  const waitFor = (predicate: (line: Line) => boolean, from = 0, timeoutMs = 20_000) =>
+    new Promise<Line>((resolve, reject) => {
+      const check = () => {
+        const found = lines.slice(from).find(predicate)
+        if (found === undefined) return false
+        waiters.delete(check)
+        clearTimeout(timer)
+        resolve(found)
+        return true
+      }
+      const timer = setTimeout(() => {
+        waiters.delete(check)
+        reject(new Error(`no matching line within ${timeoutMs} ms; output:\n${text}`))
+      }, timeoutMs)
+      waiters.add(check)
+      check()
+    })
+  return { child, lines, output: () => text, waitFor, stop }
+}
+
+/** The subset of the v14 client the tests use. */
+export interface ClientSocket {
+  readonly state: string
+  emit(event: string, data?: unknown, callback?: (error: unknown, data: unknown) => void): void
+  on(event: string, listener: (...args: Array<unknown>) => void): void
+  off(event: string, listener?: (...args: Array<unknown>) => void): void
+  once(event: string, listener: (...args: Array<unknown>) => void): void
+  subscribe(channel: string): {
+    watch(handler: (data: unknown) => void): void
+    on(event: string, l: () => void): void
+    state: string
+  }
+  publish(channel: string, data: unknown, callback?: (error: unknown) => void): void
+  destroy(): void
+}
+const scClient: { create(options: Record<string, unknown>): ClientSocket } = require("socketcluster-client")
+
+/** A connected v14 client (torn down after the file). */
+export const connect = (port: number): Promise<ClientSocket> =>
+  new Promise((resolve, reject) => {
+    const socket = scClient.create({
+      hostname: "127.0.0.1",
+      port,
+      multiplex: false,
+      autoReconnectOptions: { initialDelay: 100, randomness: 100, multiplier: 1.2, maxDelay: 500 }
+    })
+    cleanups.push(() => socket.destroy())
+    socket.once("connect", () => resolve(socket))
+    socket.once("error", (error) => {
+      if (socket.state !== "open") reject(error)
+    })
+  })
+
+/** `emit` with a callback, as a promise of `[error, data]`. */
+export const invoke = (socket: ClientSocket, event: string, data?: unknown): Promise<[unknown, unknown]> =>
+  new Promise((resolve) => socket.emit(event, data, (error, answer) => resolve([error, answer])))
+
+/** Resolves when `socket`'s channel is subscribed. */
+export const subscribed = (socket: ClientSocket, channel: string, onMessage: (data: unknown) => void): Promise<void> =>
+  new Promise((resolve) => {
+    const ch = socket.subscribe(channel)
+    ch.watch(onMessage)
+    if (ch.state === "subscribed") resolve()
+    else ch.on("subscribe", () => resolve())
+  })
+
+/** Resolves once `GET path` answers `status` (polling every 200 ms; the app prints no ready line). */
+export const waitForHttp = async (port: number, path: string, status: number, timeoutMs = 60_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const got = await fetch(`http://127.0.0.1:${port}${path}`).then(
+      (r) => r.status,
+      () => 0
+    )
+    if (got === status) return
+    if (Date.now() > deadline)
+      throw new Error(`GET ${path} did not answer ${status} within ${timeoutMs} ms (last: ${got})`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}

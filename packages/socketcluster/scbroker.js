@@ -1,0 +1,2 @@
+// `require('socketcluster/scbroker')`: the broker base class.
+module.exports = require("@effect-socketcluster/framework").SCBroker

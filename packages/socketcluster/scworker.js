@@ -1,0 +1,2 @@
+// `require('socketcluster/scworker')`: the worker base class.
+module.exports = require("@effect-socketcluster/framework").SCWorker

@@ -1,0 +1,2 @@
+// `require('socketcluster/scworkercluster')`: the worker-cluster base class.
+module.exports = require("@effect-socketcluster/framework").SCWorkerCluster
