@@ -54,6 +54,8 @@ describe("the socketcluster@14.4.2 sample app, unchanged", () => {
     })
     // The sample prints no ready line of its own: wait until its health check answers.
     await waitForHttp(port, "/health-check", 200)
+    const workerLines = () => master.lines.filter((l) => /^ {3}>> Worker PID: \d+$/.test(String(l.text))).length
+    await master.waitFor(() => workerLines() === 2, 0, 60_000)
   }, 90_000)
 
   it("answers the health check (exchange.exec on every broker) and serves its page", async () => {
