@@ -26,7 +26,10 @@ beforeAll(async () => {
       (socketPath, id) =>
         new Promise<void>((resolve, reject) => {
           const options = JSON.stringify({ id, socketPath, secretKey, expiryAccuracy: 100 })
-          const child = fork(controller, [options], { execArgv: ["--import", "tsx"], stdio: "inherit" })
+          const child = fork(controller, [options], {
+            execArgv: ["--conditions=@effect-socketcluster/source", "--import", "tsx"],
+            stdio: "inherit"
+          })
           children.push(child)
           child.once("exit", (code) => reject(new Error(`broker ${id} exited with ${code}`)))
           child.on("message", (message: unknown) => {

@@ -81,7 +81,7 @@ export interface Master {
 
 /** Starts `node --import tsx <script>` in `dir`; JSON stdout lines are parsed into `lines`. */
 export const startMaster = (dir: string, script: string, env: Record<string, string>): Master => {
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
+  const child = spawn(process.execPath, ["--conditions=@effect-socketcluster/source", "--import", "tsx", script], {
     cwd: dir,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"]
