@@ -3,3 +3,4 @@
  * effect-socketcluster servers running as several processes or on several hosts.
  */
 export * as BrokerRedis from "./BrokerRedis.js"
+export * as DataStoreRedis from "./DataStoreRedis.js"
