@@ -20,6 +20,7 @@
 import { EventEmitter } from "node:events"
 import * as Http from "node:http"
 import * as Https from "node:https"
+import { BrokerRedis, DataStoreRedis } from "@effect-socketcluster/broker-redis"
 import { attach, type SCServer } from "@effect-socketcluster/compat"
 import {
   HTTPServerError,
@@ -27,6 +28,7 @@ import {
   InvalidArgumentsError,
   ResourceLimitError
 } from "@effect-socketcluster/protocol"
+import { Layer } from "effect"
 import * as BrokerClientModule from "./BrokerClient.js"
 import { ClusterExchange } from "./ClusterExchange.js"
 import { errorToWire, Ipc, type IpcCallback, type IpcResponse, isMessage, responder } from "./Ipc.js"
@@ -232,9 +234,20 @@ export class SCWorker extends EventEmitter {
       const value = this.options[key]
       if (value !== null && value !== undefined) serverOptions[key] = value
     }
+    // With `redisUrl`, pub/sub and data go through Redis (workers on many hosts share them);
+    // `exec` and `send` still go to this host's broker processes.
+    const redisUrl = typeof this.options.redisUrl === "string" ? this.options.redisUrl : undefined
+    const redisPrefix = typeof this.options.redisPrefix === "string" ? this.options.redisPrefix : "sc:"
+    const exchangeLayer =
+      redisUrl === undefined
+        ? BrokerClientModule.layer(client)
+        : Layer.mergeAll(
+            BrokerRedis.layer({ url: redisUrl, prefix: redisPrefix }),
+            DataStoreRedis.layer({ url: redisUrl, prefix: redisPrefix })
+          )
     this.scServer = attach(httpServer, {
       ...serverOptions,
-      brokerEngine: BrokerClientModule.layer(client),
+      brokerEngine: exchangeLayer,
       exchangeFactory: (host) => new ClusterExchange(host, client)
     })
     this.exchange = this.scServer.exchange as ClusterExchange

@@ -11,6 +11,7 @@ const socketCluster = new SocketCluster({
   environment: process.env.ENV || "prod",
   processTermTimeout: 3000,
   customThing: "hello",
+  redisUrl: process.env.REDIS_URL || null,
   workerController: path.join(__dirname, "worker.js"),
   brokerController: path.join(__dirname, "broker.js")
 })

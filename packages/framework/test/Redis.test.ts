@@ -1,0 +1,84 @@
+/**
+ * Across hosts: the framework with `redisUrl` keeps pub/sub and the exchange data in
+ * Redis. Workers of one master chat and share state through it, and another "host" (an
+ * Effect-native BrokerRedis + DataStoreRedis on the same Redis, in this process) sees
+ * the same publications and data.
+ */
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import { BrokerRedis, DataStoreRedis } from "@effect-socketcluster/broker-redis"
+import { type RedisServer, spawnRedisServer } from "@effect-socketcluster/broker-redis/testing"
+import { Effect, Queue } from "effect"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import {
+  type ClientSocket,
+  connect,
+  freePort,
+  invoke,
+  type Master,
+  makeAppDir,
+  readTree,
+  startMaster,
+  subscribed
+} from "./apps.js"
+
+const appSource = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "apps/chat")
+
+describe("framework with redisUrl: workers 2, brokers 1", () => {
+  let redis: RedisServer
+  let master: Master
+  const byWorker = new Map<number, ClientSocket>()
+
+  beforeAll(async () => {
+    redis = await spawnRedisServer()
+    const port = await freePort()
+    master = startMaster(makeAppDir(readTree(appSource), ["socketcluster"]), "server.js", {
+      PORT: String(port),
+      WORKERS: "2",
+      BROKERS: "1",
+      REDIS_URL: redis.url
+    })
+    await master.waitFor((line) => line.event === "ready", 0, 60_000)
+    for (let attempt = 0; attempt < 10 && byWorker.size < 2; attempt++) {
+      const socket = await connect(port)
+      const [, who] = await invoke(socket, "whoami")
+      const id = Number(Reflect.get(Object(who), "id"))
+      if (!byWorker.has(id)) byWorker.set(id, socket)
+      else socket.destroy()
+    }
+    expect([...byWorker.keys()].sort()).toEqual([0, 1])
+  }, 90_000)
+  afterAll(async () => {
+    await master?.stop()
+    await redis?.stop()
+  })
+
+  it("workers chat and share data through Redis, and another host sees both", async () => {
+    const a = byWorker.get(0) as ClientSocket
+    const b = byWorker.get(1) as ClientSocket
+    const got: Array<unknown> = []
+    await subscribed(b, "lobby", (m) => got.push(m))
+    const elsewhere = Effect.gen(function* () {
+      const broker = yield* BrokerRedis.make({ url: redis.url })
+      const data = yield* DataStoreRedis.make({ url: redis.url })
+      const inbox = yield* Queue.unbounded<unknown>()
+      yield* broker.onPublication((_, d) => {
+        Queue.offerUnsafe(inbox, d)
+      })
+      yield* broker.subscribe("lobby")
+      yield* Effect.promise(
+        () => new Promise<void>((resolve, reject) => a.publish("lobby", "hello", (e) => (e ? reject(e) : resolve())))
+      )
+      const heard = yield* Queue.take(inbox).pipe(Effect.timeout("10 seconds"))
+      yield* Effect.promise(() => invoke(a, "data", ["set", ["room", "topic"], "cats"]))
+      const seen = yield* data.get(["room", "topic"])
+      yield* data.add(["room", "members"], "from-another-host")
+      return { heard, seen }
+    }).pipe(Effect.scoped)
+    const { heard, seen } = await Effect.runPromise(elsewhere)
+    expect(heard).toBe("hello")
+    expect(seen).toBe("cats")
+    await expect.poll(() => got).toEqual(["hello"])
+    expect(await invoke(b, "data", ["get", "room"])).toEqual([null, { topic: "cats", members: ["from-another-host"] }])
+  }, 30_000)
+})
