@@ -141,6 +141,37 @@ describe("framework: workers 2, brokers 2", () => {
     expect(after.pid).not.toBe(before.pid)
   }, 60_000)
 
+  it("a broker killed with SIGKILL is relaunched; workers reconnect and resubscribe; its data is gone (FW-26, FW-27)", async () => {
+    const a = byWorker.get(0) as ClientSocket
+    const b = byWorker.get(1) as ClientSocket
+    // "bar" lives on broker 1.
+    const got: Array<unknown> = []
+    await subscribed(b, "bar-room", (m) => got.push(m))
+    await data(a, "set", "bar", "before")
+    const started = master.lines.filter((l) => l.event === "brokerStart" && l.id === 1)
+    const pid = Number(started[started.length - 1]?.pid)
+    const from = master.lines.length
+    process.kill(pid, "SIGKILL")
+    await master.waitFor((l) => l.event === "brokerExit" && l.id === 1 && l.signal === "SIGKILL", from)
+    await master.waitFor((l) => l.event === "brokerStart" && l.id === 1 && l.respawn === true, from, 40_000)
+    expect(
+      master.lines
+        .slice(from)
+        .some((l) => l.event === "fail" && Reflect.get(Object(l.origin), "type") === "BrokerEngine")
+    ).toBe(true)
+    // Publish until the resubscription is in place (the worker reconnects on its own schedule).
+    await expect
+      .poll(
+        async () => {
+          await new Promise<void>((resolve) => a.publish("bar-room", "after", () => resolve()))
+          return got.includes("after")
+        },
+        { timeout: 15_000, interval: 200 }
+      )
+      .toBe(true)
+    expect(await data(a, "get", "bar")).toEqual([null, undefined])
+  }, 60_000)
+
   it("SIGUSR2 restarts the workers one at a time while clients keep being served", async () => {
     const clients = [byWorker.get(0), byWorker.get(1)] as Array<ClientSocket>
     const from = master.lines.length
