@@ -83,3 +83,14 @@ export const errorToWire = (error: unknown): unknown => {
   }
   return dehydrate(error)
 }
+
+/** The options a parent handed to this process as JSON (`{}` when absent or malformed). */
+export const inheritedOptions = (text: string | undefined): Record<string, unknown> => {
+  if (text === undefined) return {}
+  try {
+    const parsed: unknown = JSON.parse(text)
+    return parsed !== null && typeof parsed === "object" ? (parsed as Record<string, unknown>) : {}
+  } catch {
+    return {}
+  }
+}

@@ -20,7 +20,7 @@ import * as Net from "node:net"
 import { BrokerError, dehydrate, InvalidActionError, InvalidArgumentsError } from "@effect-socketcluster/protocol"
 import { DataCommand, Expiries, KeyChainMap } from "@effect-socketcluster/server"
 import { prefixQueryError, runQuery } from "./Exec.js"
-import { errorToWire, Ipc, type IpcCallback, type IpcResponse, isMessage, responder } from "./Ipc.js"
+import { errorToWire, Ipc, type IpcCallback, type IpcResponse, inheritedOptions, isMessage, responder } from "./Ipc.js"
 import { type Request, type Response, readLines, write } from "./Wire.js"
 
 type Middleware = (req: Record<string, unknown>, next: (error?: unknown) => void) => void
@@ -33,17 +33,6 @@ export interface BrokerConnection {
 }
 
 let instance: SCBroker | undefined
-
-const readOptions = (): Record<string, unknown> => {
-  const text = process.env.brokerInitOptions ?? process.argv[2]
-  if (text === undefined) return {}
-  try {
-    const parsed: unknown = JSON.parse(text)
-    return parsed !== null && typeof parsed === "object" ? (parsed as Record<string, unknown>) : {}
-  } catch {
-    return {}
-  }
-}
 
 export class SCBroker extends EventEmitter {
   static create(options?: Record<string, unknown>): SCBroker {
@@ -78,7 +67,7 @@ export class SCBroker extends EventEmitter {
       throw new BrokerError({ message: "Attempted to instantiate a broker which has already been instantiated" })
     }
     instance = this
-    const options = { ...readOptions(), ...ctorOptions }
+    const options = { ...inheritedOptions(process.env.brokerInitOptions ?? process.argv[2]), ...ctorOptions }
     this.options = options
     this.id = Number(options.id ?? 0)
     this.debugPort = typeof options.debugPort === "number" ? options.debugPort : undefined

@@ -31,7 +31,7 @@ import {
 import { Layer } from "effect"
 import * as BrokerClientModule from "./BrokerClient.js"
 import { ClusterExchange } from "./ClusterExchange.js"
-import { errorToWire, Ipc, type IpcCallback, type IpcResponse, isMessage, responder } from "./Ipc.js"
+import { errorToWire, Ipc, type IpcCallback, type IpcResponse, inheritedOptions, isMessage, responder } from "./Ipc.js"
 import { RateWindow } from "./Status.js"
 
 type StartMiddleware = (options: Record<string, unknown>, next: (error?: unknown) => void) => void
@@ -66,15 +66,6 @@ const serverKeys = [
 
 let instance: SCWorker | undefined
 
-const readOptions = (): Record<string, unknown> => {
-  try {
-    const parsed: unknown = JSON.parse(process.env.workerInitOptions ?? "{}")
-    return parsed !== null && typeof parsed === "object" ? (parsed as Record<string, unknown>) : {}
-  } catch {
-    return {}
-  }
-}
-
 export class SCWorker extends EventEmitter {
   static create(options?: Record<string, unknown>): SCWorker {
     return new SCWorker(options)
@@ -107,7 +98,7 @@ export class SCWorker extends EventEmitter {
       throw new InvalidActionError({ message: "Attempted to instantiate a worker which has already been instantiated" })
     }
     instance = this
-    this.options = { ...readOptions(), ...ctorOptions }
+    this.options = { ...inheritedOptions(process.env.workerInitOptions), ...ctorOptions }
     this.id = Number(this.options.id ?? 0)
     this.isLeader = this.id === 0
     this.ipc = new Ipc(Number(this.options.ipcAckTimeout ?? 10000))

@@ -7,7 +7,7 @@
 import Cluster, { type Worker } from "node:cluster"
 import { EventEmitter } from "node:events"
 import { InvalidActionError } from "@effect-socketcluster/protocol"
-import { errorToWire, isMessage } from "./Ipc.js"
+import { errorToWire, inheritedOptions, isMessage } from "./Ipc.js"
 
 let instance: SCWorkerCluster | undefined
 
@@ -34,11 +34,7 @@ export class SCWorkerCluster extends EventEmitter {
       })
     }
     instance = this
-    let master: Record<string, unknown> = {}
-    try {
-      master = JSON.parse(process.env.workerInitOptions ?? "{}") as Record<string, unknown>
-    } catch {}
-    this.options = { ...master, ...ctorOptions }
+    this.options = { ...inheritedOptions(process.env.workerInitOptions), ...ctorOptions }
     if (typeof ctorOptions.run === "function") this.run = ctorOptions.run as () => unknown
     process.on("message", (message: unknown) => {
       if (isMessage(message)) this.onMasterMessage(message)

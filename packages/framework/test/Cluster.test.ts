@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url"
 import { beforeAll, describe, expect, it } from "vitest"
 import {
   type ClientSocket,
-  connect,
+  clientPerWorker,
   freePort,
   invoke,
   type Master,
@@ -40,20 +40,14 @@ const data = (socket: ClientSocket, ...call: Array<unknown>) => invoke(socket, "
 describe("framework: workers 2, brokers 2", () => {
   let master: Master
   let port: number
-  const byWorker = new Map<number, ClientSocket>()
+  let byWorker = new Map<number, ClientSocket>()
 
   beforeAll(async () => {
     port = await freePort()
     const dir = makeAppDir(readTree(appSource), ["socketcluster"])
     master = startMaster(dir, "server.js", { PORT: String(port), WORKERS: "2", BROKERS: "2" })
     await master.waitFor((line) => line.event === "ready", 0, 60_000)
-    // Round-robin scheduling spreads connections; keep one client per worker.
-    for (let attempt = 0; attempt < 10 && byWorker.size < 2; attempt++) {
-      const socket = await connect(port)
-      const { id } = await whoami(socket)
-      if (!byWorker.has(id)) byWorker.set(id, socket)
-      else socket.destroy()
-    }
+    byWorker = await clientPerWorker(port, 2)
     expect([...byWorker.keys()].sort()).toEqual([0, 1])
   }, 90_000)
 

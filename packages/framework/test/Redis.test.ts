@@ -12,7 +12,7 @@ import { Effect, Queue } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
   type ClientSocket,
-  connect,
+  clientPerWorker,
   freePort,
   invoke,
   type Master,
@@ -27,7 +27,7 @@ const appSource = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "apps/
 describe("framework with redisUrl: workers 2, brokers 1", () => {
   let redis: RedisServer
   let master: Master
-  const byWorker = new Map<number, ClientSocket>()
+  let byWorker = new Map<number, ClientSocket>()
 
   beforeAll(async () => {
     redis = await spawnRedisServer()
@@ -39,13 +39,7 @@ describe("framework with redisUrl: workers 2, brokers 1", () => {
       REDIS_URL: redis.url
     })
     await master.waitFor((line) => line.event === "ready", 0, 60_000)
-    for (let attempt = 0; attempt < 10 && byWorker.size < 2; attempt++) {
-      const socket = await connect(port)
-      const [, who] = await invoke(socket, "whoami")
-      const id = Number(Reflect.get(Object(who), "id"))
-      if (!byWorker.has(id)) byWorker.set(id, socket)
-      else socket.destroy()
-    }
+    byWorker = await clientPerWorker(port, 2)
     expect([...byWorker.keys()].sort()).toEqual([0, 1])
   }, 90_000)
   afterAll(async () => {

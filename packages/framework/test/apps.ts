@@ -199,3 +199,16 @@ export const waitForHttp = async (port: number, path: string, status: number, ti
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
 }
+
+/** One connected client per worker id `0…workers−1` (round-robin scheduling spreads connections). */
+export const clientPerWorker = async (port: number, workers: number): Promise<Map<number, ClientSocket>> => {
+  const byWorker = new Map<number, ClientSocket>()
+  for (let attempt = 0; attempt < 5 * workers && byWorker.size < workers; attempt++) {
+    const socket = await connect(port)
+    const [, who] = await invoke(socket, "whoami")
+    const id = Number(Reflect.get(Object(who), "id"))
+    if (!byWorker.has(id)) byWorker.set(id, socket)
+    else socket.destroy()
+  }
+  return byWorker
+}
