@@ -122,6 +122,19 @@ describe("framework: workers 2, brokers 2", () => {
     expect(await invoke(a, "askMaster", "ping")).toEqual([null, { workerId: 0, echo: "ping" }])
   })
 
+  it("the master's sendToWorker and sendToBroker are answered; unknown ids fail (FW-13, FW-14, FW-17, FW-18)", async () => {
+    const a = byWorker.get(0) as ClientSocket
+    const relay = (to: "worker" | "broker", id: number) => invoke(a, "askMaster", { relay: to, to: id, payload: "hi" })
+    expect(await relay("worker", 1)).toEqual([null, { error: null, answer: { worker: 1, got: "hi" }, id: 1 }])
+    expect(await relay("broker", 1)).toEqual([null, { error: null, answer: { broker: 1, got: "hi" }, id: 1 }])
+    expect(await relay("worker", 7)).toEqual([
+      null,
+      { error: "Cannot send message to worker with id 7 because the worker does not exist", answer: null, id: 7 }
+    ])
+    expect(await relay("broker", 5)).toEqual([null, { error: "Broker with id 5 does not exist", id: 5 }])
+    await master.waitFor((l) => l.event === "fail" && l.message === "Broker with id 5 does not exist")
+  })
+
   it("a worker killed with SIGKILL is restarted and its clients reconnect", async () => {
     const b = byWorker.get(1) as ClientSocket
     const before = await whoami(b)

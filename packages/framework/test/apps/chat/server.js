@@ -24,4 +24,10 @@ socketCluster.on("workerClusterStart", (info) => line("workerClusterStart", { pi
 socketCluster.on("ready", () => line("ready", {}))
 socketCluster.on("fail", (error) => line("fail", { message: error.message, origin: error.origin }))
 socketCluster.on("warning", (error) => line("warning", { message: error.message }))
-socketCluster.on("workerMessage", (workerId, data, respond) => respond(null, { workerId, echo: data }))
+socketCluster.on("workerMessage", (workerId, data, respond) => {
+  // {relay: "worker" | "broker", to, payload}: the master passes it on and reports what came back.
+  const report = (error, answer, id) => respond(null, { error: error ? error.message : null, answer, id })
+  if (data && data.relay === "worker") return socketCluster.sendToWorker(data.to, data.payload, report)
+  if (data && data.relay === "broker") return socketCluster.sendToBroker(data.to, data.payload, report)
+  respond(null, { workerId, echo: data })
+})

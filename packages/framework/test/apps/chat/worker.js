@@ -4,6 +4,7 @@ const SCWorker = require("socketcluster/scworker")
 class Worker extends SCWorker {
   run() {
     const exchange = this.exchange
+    this.on("masterMessage", (data, respond) => respond(null, { worker: this.id, got: data }))
     this.scServer.on("connection", (socket) => {
       socket.on("whoami", (_, respond) =>
         respond(null, { id: this.id, pid: process.pid, isLeader: this.isLeader, customThing: this.options.customThing })
