@@ -136,6 +136,7 @@ export class SCWorker extends EventEmitter {
   /** Builds the HTTP(S) server (overridable; may return a Promise). */
   createHTTPServer(): Http.Server | Promise<Http.Server> {
     if (this.options.protocol === "https") {
+      // An https.Server offers the http.Server API the SCServer and the apps use (request, upgrade, listen).
       return Https.createServer((this.options.protocolOptions ?? {}) as Https.ServerOptions) as unknown as Http.Server
     }
     return Http.createServer()
@@ -239,9 +240,11 @@ export class SCWorker extends EventEmitter {
     this.scServer = attach(httpServer, {
       ...serverOptions,
       brokerEngine: exchangeLayer,
-      exchangeFactory: (host) => new ClusterExchange(host, client)
+      exchangeFactory: (host) => {
+        this.exchange = new ClusterExchange(host, client)
+        return this.exchange
+      }
     })
-    this.exchange = this.scServer.exchange as ClusterExchange
     Object.assign(httpServer, { exchange: this.exchange })
     this.scServer.on("error", (error: unknown) => this.emitError(error))
     this.scServer.on("warning", (warning: unknown) => this.emitWarning(warning))
