@@ -83,3 +83,17 @@ describe("the socketcluster@14.4.2 sample app, unchanged", () => {
     }
   })
 })
+
+describe("the sample app in dev: sc-hot-reboot restarts the workers when a file changes (FW-66)", () => {
+  it("respawns the worker after worker.js changes", async () => {
+    const port = await freePort()
+    const dir = makeAppDir(readTree(sampleDir), plugins)
+    const master = startMaster(dir, "server.js", { SOCKETCLUSTER_PORT: String(port), ENV: "dev" })
+    const workerLines = () => master.lines.filter((l) => /^ {3}>> Worker PID: \d+$/.test(String(l.text))).length
+    await waitForHttp(port, "/health-check", 200)
+    await master.waitFor(() => workerLines() === 1, 0, 60_000)
+    Fs.appendFileSync(Path.join(dir, "worker.js"), "\n// changed\n")
+    await master.waitFor(() => workerLines() === 2, 0, 60_000)
+    await waitForHttp(port, "/health-check", 200)
+  }, 120_000)
+})
