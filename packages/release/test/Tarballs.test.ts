@@ -63,7 +63,7 @@ afterAll(() => {
 describe("the packed packages installed with npm into a new project", () => {
   it("packs every published package, and the project has them from the tarballs (no workspace links)", () => {
     const names = readdirSync(join(project, "node_modules/@effect-socketcluster")).sort()
-    expect(names).toEqual(["broker-redis", "cli", "client", "compat", "protocol", "server"])
+    expect(names).toEqual(["broker-redis", "cli", "client", "compat", "framework", "protocol", "server"])
     for (const name of names) {
       const manifest = JSON.parse(
         readFileSync(join(project, "node_modules/@effect-socketcluster", name, "package.json"), "utf8")
