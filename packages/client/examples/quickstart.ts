@@ -5,7 +5,7 @@
 
 import { NodeRuntime, NodeSocket } from "@effect/platform-node"
 import { SCClient } from "@effect-socketcluster/client"
-import { SCServer } from "@effect-socketcluster/server"
+import { BrokerMemory, SCServer } from "@effect-socketcluster/server"
 import { Console, Effect, Layer, Stream } from "effect"
 
 /** Connects to the server at `url`, calls `echo`, and reads one publication on `news`. */
@@ -25,7 +25,7 @@ export const Server = Layer.effectDiscard(
     const server = yield* SCServer.SCServer
     yield* server.handle("echo", (data) => Effect.succeed(data))
   })
-).pipe(Layer.provideMerge(SCServer.layer({ port: 0, host: "127.0.0.1" })))
+).pipe(Layer.provideMerge(SCServer.layer({ port: 0, host: "127.0.0.1" })), Layer.provide(BrokerMemory.layer))
 
 export const main = Effect.gen(function* () {
   const server = yield* SCServer.SCServer

@@ -3,7 +3,7 @@
  * the same port; the client reconnects on its schedule and resubscribes by itself.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { SCServer } from "@effect-socketcluster/server"
+import { BrokerMemory, SCServer } from "@effect-socketcluster/server"
 import { Context, Effect, Exit, Fiber, Layer, Schedule, Scope, Stream } from "effect"
 import { TestServer } from "../src/testing/index.js"
 
@@ -11,7 +11,10 @@ import { TestServer } from "../src/testing/index.js"
 const startServer = (port: number) =>
   Effect.gen(function* () {
     const scope = yield* Scope.make()
-    const context = yield* Layer.buildWithScope(SCServer.layer({ port, host: "127.0.0.1" }), scope)
+    const context = yield* Layer.buildWithScope(
+      SCServer.layer({ port, host: "127.0.0.1" }).pipe(Layer.provide(BrokerMemory.layer)),
+      scope
+    )
     const server = Context.get(context, SCServer.SCServer)
     return { server, stop: Scope.close(scope, Exit.void) }
   })

@@ -7,7 +7,7 @@
 import type * as Http from "node:http"
 import { createRequire } from "node:module"
 import { ApplicationError } from "@effect-socketcluster/protocol"
-import { SCServer } from "@effect-socketcluster/server"
+import { BrokerMemory, SCServer } from "@effect-socketcluster/server"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 
 const require = createRequire(import.meta.url)
@@ -53,7 +53,10 @@ export const ours = (protocolVersion: 1 | 2): Flavour => ({
   start: (port) =>
     Effect.gen(function* () {
       const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(SCServer.layer({ port, host: "127.0.0.1" }), scope).pipe(Effect.orDie)
+      const context = yield* Layer.buildWithScope(
+        SCServer.layer({ port, host: "127.0.0.1" }).pipe(Layer.provide(BrokerMemory.layer)),
+        scope
+      ).pipe(Effect.orDie)
       const server = Context.get(context, SCServer.SCServer)
       yield* server.handle("echo", (data) => Effect.succeed(data))
       yield* server.handle("refuse", () => Effect.fail(new ApplicationError(loginError)))

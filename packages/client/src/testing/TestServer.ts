@@ -8,7 +8,7 @@
 
 import { NodeWS } from "@effect/platform-node"
 import type { InvalidOptionsError } from "@effect-socketcluster/protocol"
-import { SCServer } from "@effect-socketcluster/server"
+import { BrokerMemory, SCServer } from "@effect-socketcluster/server"
 import { Context, Effect, Layer, type Scope } from "effect"
 import type { ConnectError } from "../ClientError.js"
 import type { ClientOptions } from "../ClientOptions.js"
@@ -37,9 +37,8 @@ export const urlFor = (port: number, path = "/socketcluster/"): string => `ws://
 
 /**
  * A server for the layer's lifetime, with the given options (`port` and `host` are
- * always 0 and `127.0.0.1`). Provides `SCServer.SCServer` too, so the app's own layers
- * (handlers, middleware) can be built on it. Uses the `Broker`, `Codec` and `AuthEngine`
- * services when the test provides them.
+ * always 0 and `127.0.0.1`) and the in-memory broker. Provides `SCServer.SCServer` too,
+ * so the app's own layers (handlers, middleware) can be built on it.
  *
  * @since 0.1.0
  */
@@ -53,7 +52,11 @@ export const layer = (
       const port = server.sourcePort ?? 0
       return { server, port, url: urlFor(port, server.getPath()) }
     })
-  ).pipe(Layer.provideMerge(SCServer.layer({ ...options, port: 0, host: "127.0.0.1" })))
+  ).pipe(
+    Layer.provideMerge(
+      SCServer.layer({ ...options, port: 0, host: "127.0.0.1" }).pipe(Layer.provide(BrokerMemory.layer))
+    )
+  )
 
 /**
  * A client connected to `url` (any SocketCluster server), over the `ws` package.
