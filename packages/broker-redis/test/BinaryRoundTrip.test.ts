@@ -4,12 +4,12 @@
  * server see exactly what they see with the in-memory broker.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Broker, BrokerMemory, SCServer } from "@effect-socketcluster/server"
-import { Context, Effect, Fiber, Layer, Queue, Stream } from "effect"
+import { TestServer } from "@effect-socketcluster/client/testing"
+import { Broker, BrokerMemory } from "@effect-socketcluster/server"
+import { Effect, Fiber, Layer, Queue, Stream } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import * as BrokerRedis from "../src/BrokerRedis.js"
 import { type RedisServer, useRedisServer } from "../src/testing/RedisServer.js"
-import { connect, Inbox, publish, subscribe } from "./clients.js"
 
 let redis: RedisServer
 beforeAll(async () => {
@@ -42,27 +42,17 @@ describe("binary and unicode payloads through Redis", () => {
       // The same scenario on a server with each broker: a client publishes, the server publishes a Buffer.
       const scenario = (broker: Layer.Layer<Broker.Broker>) =>
         Effect.gen(function* () {
-          const context = yield* Layer.build(SCServer.layer({ port: 0, host: "127.0.0.1" }).pipe(Layer.provide(broker)))
-          const server = Context.get(context, SCServer.SCServer)
-          const port = server.sourcePort ?? 0
+          const { server } = yield* TestServer.TestServer
           const channel = `payloads-${unicode}`
           const watched = yield* server.exchange.subscribe(channel)
           const watcher = yield* watched.messages.pipe(Stream.take(3), Stream.runCollect, Effect.forkScoped)
-          const [subscriber, publisher] = yield* Effect.acquireRelease(
-            Effect.promise(() => Promise.all([connect(port), connect(port)])),
-            (clients) =>
-              Effect.sync(() => {
-                for (const c of clients) c.destroy()
-              })
-          )
-          const inbox = new Inbox()
-          yield* Effect.promise(() => subscribe(subscriber, channel, inbox))
-          assert.isUndefined(yield* Effect.promise(() => publish(publisher, channel, { text: unicode, n: 1 })))
-          assert.isUndefined(yield* Effect.promise(() => publish(publisher, channel, { bin: allBytes.subarray(0, 8) })))
+          const [subscriber, publisher] = yield* TestServer.clients(2)
+          const received = yield* subscriber!.subscription(channel)
+          yield* publisher!.publish(channel, { text: unicode, n: 1 })
+          yield* publisher!.publish(channel, { bin: allBytes.subarray(0, 8) })
           yield* server.exchange.publish(channel, { text: unicode, bin: allBytes })
-          yield* Effect.promise(() => inbox.atLeast(3))
-          return { client: inbox.items, watcher: yield* Fiber.join(watcher) }
-        }).pipe(Effect.scoped)
+          return { client: yield* Stream.runCollect(Stream.take(received, 3)), watcher: yield* Fiber.join(watcher) }
+        }).pipe(Effect.scoped, Effect.provide(TestServer.layer({}, broker)))
 
       const memory = yield* scenario(BrokerMemory.layer)
       const viaRedis = yield* scenario(BrokerRedis.layer({ url: redis.url }))

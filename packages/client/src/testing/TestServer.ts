@@ -8,7 +8,7 @@
 
 import { NodeWS } from "@effect/platform-node"
 import type { InvalidOptionsError } from "@effect-socketcluster/protocol"
-import { BrokerMemory, SCServer } from "@effect-socketcluster/server"
+import { type Broker, BrokerMemory, SCServer } from "@effect-socketcluster/server"
 import { Context, Effect, Layer, type Scope } from "effect"
 import type { ConnectError } from "../ClientError.js"
 import type { ClientOptions } from "../ClientOptions.js"
@@ -37,14 +37,19 @@ export const urlFor = (port: number, path = "/socketcluster/"): string => `ws://
 
 /**
  * A server for the layer's lifetime, with the given options (`port` and `host` are
- * always 0 and `127.0.0.1`) and the in-memory broker. Provides `SCServer.SCServer` too,
- * so the app's own layers (handlers, middleware) can be built on it.
+ * always 0 and `127.0.0.1`) and `broker` (default: the in-memory broker). Provides
+ * `SCServer.SCServer` too, so the app's own layers (handlers, middleware) can be built on it.
  *
+ * @example
+ * ```ts
+ * const Redis = TestServer.layer({}, BrokerRedis.layer({ url }))
+ * ```
  * @since 0.1.0
  */
-export const layer = (
-  options: SCServer.SCServerOptions = {}
-): Layer.Layer<TestServer | SCServer.SCServer, InvalidOptionsError | SCServer.ServerStartError> =>
+export const layer = <E = never>(
+  options: SCServer.SCServerOptions = {},
+  broker: Layer.Layer<Broker.Broker, E> = BrokerMemory.layer
+): Layer.Layer<TestServer | SCServer.SCServer, E | InvalidOptionsError | SCServer.ServerStartError> =>
   Layer.effect(
     TestServer,
     Effect.gen(function* () {
@@ -52,11 +57,7 @@ export const layer = (
       const port = server.sourcePort ?? 0
       return { server, port, url: urlFor(port, server.getPath()) }
     })
-  ).pipe(
-    Layer.provideMerge(
-      SCServer.layer({ ...options, port: 0, host: "127.0.0.1" }).pipe(Layer.provide(BrokerMemory.layer))
-    )
-  )
+  ).pipe(Layer.provideMerge(SCServer.layer({ ...options, port: 0, host: "127.0.0.1" }).pipe(Layer.provide(broker))))
 
 /**
  * A client connected to `url` (any SocketCluster server), over the `ws` package.
