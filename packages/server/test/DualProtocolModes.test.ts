@@ -46,6 +46,37 @@ describe("dual protocol: modes", () => {
   )
 
   it.live(
+    "server pingTimeoutDisabled: no probe, every socket stays unknown, and the dual-safe forms serve all five",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* startServer({ pingTimeoutDisabled: true })
+        yield* server.handle("echo", (data) => Effect.succeed(data))
+        const clients = (yield* connectAll(server.sourcePort!, clientNames, () => ({ pingTimeoutDisabled: true }))).map(
+          ({ client }) => client
+        )
+        for (const client of clients) {
+          assert.strictEqual(yield* Effect.promise(() => client.invoke("echo", client.name)), client.name)
+          assert.strictEqual(server.clients.get(client.socket.id!)!.protocolVersion, null, client.name)
+          assert.deepStrictEqual(client.raw, [], client.name)
+        }
+        // The #disconnect packet for v1 clients and the close frame's reason for v2 clients.
+        const closed = yield* Effect.forEach(
+          clients,
+          (client) =>
+            Effect.promise(() => {
+              const next = client.next("disconnect")
+              server.clients.get(client.socket.id!)!.disconnectUnsafe(4321, "custom reason")
+              return next
+            }),
+          { concurrency: "unbounded" }
+        )
+        for (const [i, seen] of closed.entries()) {
+          assert.deepStrictEqual(seen, { code: 4321, reason: "custom reason" }, clients[i]!.name)
+        }
+      })
+  )
+
+  it.live(
     "V2-08, V2-09: a server fixed to one protocol loses the other protocol's clients to a ping or pong timeout",
     () =>
       Effect.gen(function* () {
