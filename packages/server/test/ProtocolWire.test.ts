@@ -5,11 +5,11 @@
  * handshake rejection and `#removeAuthToken`.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { ApplicationError, Codec, type CodecEngine, json } from "@effect-socketcluster/protocol"
+import { ApplicationError, Codec } from "@effect-socketcluster/protocol"
 import { Effect } from "effect"
 import { MiddlewareRejection } from "../src/Middleware.js"
 import type * as SCServer from "../src/SCServer.js"
-import { rawClient, startServer } from "./helpers.js"
+import { rawClient, reversedCodec, startServer } from "./helpers.js"
 
 const HANDSHAKE = '{"event":"#handshake","data":{"authToken":null},"cid":1}'
 const fast = { pingInterval: 200, pingTimeout: 1000 } as const
@@ -148,14 +148,7 @@ describe("protocol detection on the wire", () => {
   it.live("another codec: the probe is the encoded #1 only; a v1 pong fixes v1, none by the next tick fixes v2", () =>
     Effect.gen(function* () {
       // JSON reversed: `#1` goes out as `1#`, and an empty frame would be garbage to a v1 client of this codec.
-      const reversed: CodecEngine = {
-        encode: (v) => {
-          const s = json.encode(v)
-          return typeof s === "string" ? [...s].reverse().join("") : s
-        },
-        decode: (m) => json.decode(typeof m === "string" ? [...m].reverse().join("") : m)
-      }
-      const server = yield* startServer({ pingInterval: 100, pingTimeout: 1000 }, Codec.layerFrom(reversed))
+      const server = yield* startServer({ pingInterval: 100, pingTimeout: 1000 }, Codec.layerFrom(reversedCodec))
       const connect = (pong: "2#" | "") =>
         Effect.gen(function* () {
           const raw = yield* rawClient(server)

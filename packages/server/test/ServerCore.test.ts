@@ -1,12 +1,6 @@
 import * as Http from "node:http"
 import { assert, describe, it } from "@effect/vitest"
-import {
-  ApplicationError,
-  Codec,
-  type CodecEngine,
-  json,
-  SilentMiddlewareBlockedError
-} from "@effect-socketcluster/protocol"
+import { ApplicationError, Codec, json, SilentMiddlewareBlockedError } from "@effect-socketcluster/protocol"
 import { Context, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { MiddlewareRejection } from "../src/Middleware.js"
 import * as SCServer from "../src/SCServer.js"
@@ -17,6 +11,7 @@ import {
   nextClientEvent,
   rawClient,
   recordServerEvents,
+  reversedCodec,
   startServer,
   upgradeStatus,
   waitForServerEvent
@@ -285,15 +280,7 @@ describe("server core", () => {
 
   it.live("a custom codec changes what goes over the wire in both directions", () =>
     Effect.gen(function* () {
-      // A reversible text codec: JSON reversed.
-      const reversed: CodecEngine = {
-        encode: (v) => {
-          const s = json.encode(v)
-          return typeof s === "string" ? [...s].reverse().join("") : s
-        },
-        decode: (m) => json.decode(typeof m === "string" ? [...m].reverse().join("") : m)
-      }
-      const server = yield* startServer({}, Codec.layerFrom(reversed))
+      const server = yield* startServer({}, Codec.layerFrom(reversedCodec))
       yield* server.handle("echo", (d) => Effect.succeed(d))
       const raw = yield* rawClient(server)
       raw.send([...JSON.stringify({ event: "#handshake", data: {}, cid: 1 })].reverse().join(""))

@@ -4,6 +4,7 @@
  */
 
 import { createRequire } from "node:module"
+import { type CodecEngine, json } from "@effect-socketcluster/protocol"
 import { Context, Deferred, Effect, Layer, type Scope } from "effect"
 import WebSocket from "ws"
 import * as SCServer from "../src/SCServer.js"
@@ -231,3 +232,12 @@ export const waitForServerEvent = <T extends import("../src/Events.js").ServerEv
     })
     return Effect.sync(remove)
   })
+
+/** A reversible text codec for the codec tests: JSON, reversed (`#1` goes out as `1#`). */
+export const reversedCodec: CodecEngine = {
+  encode: (v) => {
+    const s = json.encode(v)
+    return typeof s === "string" ? [...s].reverse().join("") : s
+  },
+  decode: (m) => json.decode(typeof m === "string" ? [...m].reverse().join("") : m)
+}
