@@ -1,6 +1,6 @@
 import * as Http from "node:http"
 import { assert, describe, it } from "@effect/vitest"
-import { ApplicationError, Codec, json, SilentMiddlewareBlockedError } from "@effect-socketcluster/protocol"
+import { ApplicationError, Codec, SilentMiddlewareBlockedError } from "@effect-socketcluster/protocol"
 import { Context, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { MiddlewareRejection } from "../src/Middleware.js"
 import * as SCServer from "../src/SCServer.js"
