@@ -371,16 +371,7 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
             })
           })
         ),
-      onPublication: (handler) =>
-        Effect.acquireRelease(
-          Effect.sync(() => {
-            handlers.add(handler)
-          }),
-          () =>
-            Effect.sync(() => {
-              handlers.delete(handler)
-            })
-        ),
+      onPublication: (handler) => Broker.addHandler(handlers, handler),
       ready,
       notices: Stream.fromPubSub(notices),
       history: {

@@ -79,16 +79,7 @@ export const layer = (engine: V14BrokerEngine): Layer.Layer<Broker.Broker> =>
         subscribe: (channel) => call((callback) => engine.subscribeSocket(standIn, channel, callback)),
         unsubscribe: (channel) => call((callback) => engine.unsubscribeSocket(standIn, channel, callback)),
         publish: (channel, data) => call((callback) => engine.publish(channel, data, callback)),
-        onPublication: (handler) =>
-          Effect.acquireRelease(
-            Effect.sync(() => {
-              handlers.add(handler)
-            }),
-            () =>
-              Effect.sync(() => {
-                handlers.delete(handler)
-              })
-          ),
+        onPublication: (handler) => Broker.addHandler(handlers, handler),
         ready: Deferred.await(ready),
         notices: Stream.empty
       })

@@ -18,7 +18,7 @@
  * ```
  */
 import { BrokerError } from "@effect-socketcluster/protocol"
-import { Context, type Effect, Queue, type Scope, Stream } from "effect"
+import { Context, Effect, Queue, type Scope, Stream } from "effect"
 import type { GapReason, HistoryRead, StreamPosition } from "./History.js"
 
 /** A publication as the broker delivers it to this process. */
@@ -124,6 +124,21 @@ export interface BrokerShape {
  * `@effect-socketcluster/server/testing`.
  */
 export class Broker extends Context.Service<Broker, BrokerShape>()("@effect-socketcluster/server/Broker") {}
+
+/** The usual `onPublication`: keeps `handler` in `handlers` until the scope closes. */
+export const addHandler = (
+  handlers: Set<PublicationHandler>,
+  handler: PublicationHandler
+): Effect.Effect<void, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      handlers.add(handler)
+    }),
+    () =>
+      Effect.sync(() => {
+        handlers.delete(handler)
+      })
+  )
 
 /**
  * Every publication the broker delivers to this process, as a stream (it registers a

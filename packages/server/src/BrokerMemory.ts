@@ -9,7 +9,7 @@
  * publications after a reconnection to the same process.
  */
 import { Effect, Layer, Stream } from "effect"
-import { Broker, type BrokerShape, makeStats, type PublicationHandler } from "./Broker.js"
+import { addHandler, Broker, type BrokerShape, makeStats, type PublicationHandler } from "./Broker.js"
 import * as History from "./History.js"
 
 /** Options of {@link makeWith} / {@link layerWith}. */
@@ -94,16 +94,7 @@ export const makeWith = (options: BrokerMemoryOptions): Effect.Effect<BrokerShap
           if (!subscribed.has(channel)) return
           for (const handler of handlers) handler(channel, data, offset, stream.epoch)
         }),
-      onPublication: (handler) =>
-        Effect.acquireRelease(
-          Effect.sync(() => {
-            handlers.add(handler)
-          }),
-          () =>
-            Effect.sync(() => {
-              handlers.delete(handler)
-            })
-        ),
+      onPublication: (handler) => addHandler(handlers, handler),
       ready: Effect.void,
       notices: Stream.empty,
       history: {
