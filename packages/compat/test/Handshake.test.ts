@@ -275,6 +275,16 @@ describe("Handshake", () => {
     assert.deepStrictEqual(subscriptions, [])
   })
 
+  it("B36 (14.3.1): without strictHandshake a #publish sent before #handshake is processed and acked", async () => {
+    const server = await startServer({ strictHandshake: false })
+    const published: Array<unknown> = []
+    server.exchange.subscribe("early").watch((data: unknown) => published.push(data))
+    const raw = await rawClient(server)
+    raw.send(JSON.stringify({ event: "#publish", data: { channel: "early", data: "before" }, cid: 1 }))
+    assert.deepStrictEqual(JSON.parse(await raw.waitFor((f) => f.startsWith('{"rid":1'))), { rid: 1 })
+    assert.deepStrictEqual(published, ["before"])
+  })
+
   it("B130 (14.3.1): without strictHandshake an early #subscribe is refused with InvalidActionError and a warning; later ones work", async () => {
     const server = await startServer({ strictHandshake: false })
     const warnings: Array<unknown> = []
