@@ -1,10 +1,12 @@
 import { createHmac, generateKeyPairSync } from "node:crypto"
 import { assert, describe, it } from "@effect/vitest"
 import { ApplicationError, AuthTokenExpiredError } from "@effect-socketcluster/protocol"
-import { Effect, Fiber } from "effect"
+import { Context, Effect, Fiber, Layer } from "effect"
 import fc from "fast-check"
+import { AuthEngine } from "../src/AuthEngine.js"
 import type { ServerEvent } from "../src/Events.js"
 import { MiddlewareRejection } from "../src/Middleware.js"
+import * as SCServer from "../src/SCServer.js"
 import {
   connectClient,
   createClient,
@@ -302,5 +304,35 @@ describe("authentication", () => {
       raw.send(JSON.stringify({ event: "echo", data: "alive", cid: 1000 }))
       assert.strictEqual(yield* raw.waitFor((f) => f.includes('"rid":1000')), '{"rid":1000,"data":"alive"}')
     })
+  )
+
+  it.live(
+    "a custom AuthEngine is told the socket id; with verifyMissingTokens it is asked about a handshake without a token",
+    () =>
+      Effect.gen(function* () {
+        const builtIn = yield* AuthEngine.make({ authKey: KEY })
+        const calls: Array<[unknown, unknown]> = []
+        const engine: AuthEngine["Service"] = {
+          signToken: builtIn.signToken,
+          verifyToken: (token, context) => {
+            calls.push([token, context?.socketId])
+            return token === null ? Effect.succeed({ username: "guest" }) : builtIn.verifyToken(token, context)
+          },
+          verifyMissingTokens: true
+        }
+        const services = yield* Layer.build(
+          SCServer.layer({ port: 0, host: "127.0.0.1" }).pipe(Layer.provide(Layer.succeed(AuthEngine)(engine)))
+        )
+        const server = Context.get(services, SCServer.SCServer)
+        const guest = yield* connectClient(server)
+        assert.strictEqual(guest.authState, "authenticated")
+        assert.deepStrictEqual(server.clients.get(guest.id ?? "")?.authToken, { username: "guest" })
+        const { client, status } = yield* clientWithToken(server, hs256({ username: "alice", exp: nowS() + 60 }))
+        assert.isTrue(status.isAuthenticated)
+        assert.deepStrictEqual(calls, [
+          [null, guest.id],
+          [client.getSignedAuthToken(), client.id]
+        ])
+      })
   )
 })
