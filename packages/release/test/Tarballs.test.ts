@@ -74,6 +74,12 @@ describe("the packed packages installed with npm into a new project", () => {
       expect(manifest.version, name).toBe(version)
       expect(JSON.stringify(manifest), name).not.toContain("workspace:")
       if (name.startsWith("@effect-socketcluster/")) expect(version, name).toBe("0.2.0")
+      // Only what `files` lets in: no tests, benches, configs or build info.
+      const entries = readdirSync(join(project, "node_modules", name)).filter((entry) => entry !== "node_modules")
+      expect(entries, name).toEqual(expect.arrayContaining(["LICENSE", "README.md", "dist", "package.json"]))
+      for (const entry of entries)
+        expect(["LICENSE", "README.md", "dist", "package.json", "public", "src"], name).toContain(entry)
+      expect(existsSync(join(project, "node_modules", name, "dist/.tsbuildinfo")), name).toBe(false)
     }
     // One copy of Effect: the peer dependency, installed at the top of the project.
     expect(existsSync(join(project, "node_modules/effect/package.json"))).toBe(true)
