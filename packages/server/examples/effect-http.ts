@@ -10,7 +10,7 @@ import * as Http from "node:http"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { Effect, Exit, Layer } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
-import { SCServer } from "../src/index.js"
+import { SCServer, SCServerHttp } from "../src/index.js"
 
 const port = Number(process.env.PORT ?? 8000)
 
@@ -23,10 +23,10 @@ const Echo = Layer.effectDiscard(
   })
 )
 
-const App = Layer.mergeAll(HttpRouter.serve(Health), Echo.pipe(Layer.provideMerge(SCServer.layerRouter({})))).pipe(
-  Layer.provide(HttpRouter.layer),
-  Layer.provide(NodeHttpServer.layer(Http.createServer, { port }))
-)
+// `SCServer.serve` is `HttpRouter.serve` that closes the sockets (1001) before the HTTP server's graceful close.
+const App = SCServerHttp.serve(
+  Layer.mergeAll(Health, Echo.pipe(Layer.provideMerge(SCServerHttp.layerRouter({}))))
+).pipe(Layer.provide(NodeHttpServer.layer(Http.createServer, { port })))
 
 NodeRuntime.runMain(Layer.launch(App), {
   teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) || Exit.hasInterrupts(exit) ? 0 : 1)

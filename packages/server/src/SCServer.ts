@@ -17,7 +17,6 @@
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Duplex } from "node:stream"
-import { NodeHttpServerRequest } from "@effect/platform-node"
 import {
   type BrokerError,
   Codec,
@@ -41,7 +40,6 @@ import {
   Semaphore,
   Stream
 } from "effect"
-import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
 import { type WebSocket, WebSocketServer } from "ws"
 import { AuthEngine, type AuthOptions } from "./AuthEngine.js"
 import { Broker, type BrokerShape } from "./Broker.js"
@@ -310,9 +308,16 @@ export class SCServerCore implements SocketHost {
     // Without an error listener an ECONNRESET during async checks would crash the process.
     socket.on("error", () => socket.destroy())
     const pathname = (req.url ?? "/").split("?")[0]
-    if (pathname !== this.options.path || !this.accepting) {
-      return rejectUpgrade(socket, 400, "Bad Request")
-    }
+    if (pathname !== this.options.path) return rejectUpgrade(socket, 400, "Bad Request")
+    this.admit(req, socket, head)
+  }
+
+  /**
+   * @internal Takes an upgrade that is already routed to this server (by the `upgrade`
+   * listener's path check, or by an `HttpRouter` route): capacity, origin, handshakeWS.
+   */
+  admit(req: Http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!this.accepting) return rejectUpgrade(socket, 400, "Bad Request")
     if (this.clients.size + this.pendingClients.size + this.upgradeQueue.length >= this.options.maxConnections) {
       this.counters.rejectedUpgrades++
       return rejectUpgrade(socket, 503, "Service Unavailable")
@@ -433,7 +438,7 @@ export class SCServer extends Context.Service<SCServer, SCServerCore>()("@effect
 
 /**
  * Where the server gets its upgrades from: its own HTTP server, a Node HTTP server you
- * have, or an Effect HTTP app that routes them to `onUpgrade` (see `layerRouter`).
+ * have, or an Effect HTTP app that routes them to `admit` (see `SCServerHttp`).
  */
 export type Transport =
   | { readonly _tag: "Listen"; readonly port: number; readonly host?: string | undefined }
@@ -541,49 +546,38 @@ export const layerAttach = (
   server: Http.Server,
   options: SCServerOptions = {}
 ): Layer.Layer<SCServer, InvalidOptionsError | ServerStartError> =>
-  Layer.effect(SCServer, make(options, { _tag: "Attach", server }))
-
-/**
- * A server that joins an Effect HTTP app: it adds a route for its path to the app's
- * `HttpRouter`, so the app's routes and SocketCluster share one port. Works with
- * `@effect/platform-node`'s `NodeHttpServer` (the route takes the raw upgrade from the
- * Node request and hands it to `ws`).
- *
- * @example
- * ```ts
- * const Health = HttpRouter.add("GET", "/health", HttpServerResponse.text("ok"))
- * const App = HttpRouter.serve(Layer.mergeAll(Health, SCServer.layerRouter({}))).pipe(
- *   Layer.provide(NodeHttpServer.layer(Http.createServer, { port: 8000 }))
- * )
- * ```
- */
-export const layerRouter = (
-  options: SCServerOptions = {}
-): Layer.Layer<SCServer, InvalidOptionsError | ServerStartError, HttpRouter.HttpRouter> =>
   Layer.effect(
     SCServer,
     Effect.gen(function* () {
-      const core = yield* make(options, { _tag: "External" })
-      const router = yield* HttpRouter.HttpRouter
-      const server = yield* Effect.serviceOption(HttpServer.HttpServer)
-      if (Option.isSome(server) && server.value.address._tag !== "UnixPathAddress") {
-        core.sourcePort = server.value.address.port
+      // Two `upgrade` listeners both answer every upgrade and break every WebSocket.
+      if (server.listenerCount("upgrade") > 0) return yield* Effect.fail(upgradeConflict())
+      const core = yield* make(options, { _tag: "Attach", server })
+      const refuse = (event: string | symbol) => {
+        if (event === "upgrade") throw upgradeConflict().cause
       }
-      const path: `/${string}` = `/${core.getPath().slice(1)}`
-      yield* router.add("GET", path, (request) =>
-        Effect.suspend(() => {
-          const incoming = NodeHttpServerRequest.toIncomingMessage(request)
-          if (!(incoming instanceof Http.IncomingMessage) || incoming.headers.upgrade?.toLowerCase() !== "websocket") {
-            return Effect.succeed(HttpServerResponse.text("Bad Request", { status: 400 }))
-          }
-          core.onUpgrade(incoming, incoming.socket, Buffer.alloc(0))
-          // The connection now belongs to `ws`: this request never produces an HTTP response.
-          return Effect.never
-        })
+      yield* Effect.acquireRelease(
+        Effect.sync(() => server.on("newListener", refuse)),
+        () => Effect.sync(() => server.off("newListener", refuse))
       )
       return core
     })
   )
+
+const upgradeConflict = () =>
+  new ServerStartError({
+    cause: new Error(
+      "SCServer.layerAttach: this HTTP server has another 'upgrade' listener (NodeHttpServer?); both would answer every WebSocket upgrade - Use SCServerHttp.layerRouter or SCServerHttp.upgrade in the Effect HTTP app instead"
+    )
+  })
+
+/**
+ * A server without a transport of its own: its upgrades come from `upgrade`, mounted on
+ * whatever route the app chooses (`SCServerHttp.layerRouter` mounts it on `options.path` for you).
+ */
+export const layerExternal = (
+  options: SCServerOptions = {}
+): Layer.Layer<SCServer, InvalidOptionsError | ServerStartError> =>
+  Layer.effect(SCServer, make(options, { _tag: "External" }))
 
 /**
  * A middleware as a layer: added when the layer is built, removed when it is released.

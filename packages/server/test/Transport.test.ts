@@ -4,15 +4,15 @@ import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
 import * as SCServer from "../src/SCServer.js"
+import * as SCServerHttp from "../src/SCServerHttp.js"
 import { connectClient, invoke } from "./helpers.js"
 
 describe("transport", () => {
   it.live("joins an Effect HTTP app: app routes and SocketCluster share one port", () =>
     Effect.gen(function* () {
       const Health = HttpRouter.add("GET", "/health", HttpServerResponse.text("ok"))
-      const Sc = SCServer.layerRouter({ authKey: "k".repeat(40) })
-      const App = Layer.mergeAll(HttpRouter.serve(Health, { disableListenLog: true, disableLogger: true }), Sc).pipe(
-        Layer.provide(HttpRouter.layer),
+      const Sc = SCServerHttp.layerRouter({ authKey: "k".repeat(40) })
+      const App = SCServerHttp.serve(Layer.mergeAll(Health, Sc), { disableListenLog: true, disableLogger: true }).pipe(
         Layer.provideMerge(NodeHttpServer.layer(Http.createServer, { port: 0, host: "127.0.0.1" }))
       )
       const context = yield* Layer.build(App)
