@@ -109,7 +109,7 @@ export const install = (
     yield* handle("login", (data, socket) =>
       Schema.decodeUnknownEffect(LoginRequest)(data).pipe(
         Effect.mapError(() => reject("InvalidArgumentsError", "login expects {username}")),
-        Effect.flatMap(({ username }) => {
+        Effect.flatMap(({ username }): Effect.Effect<{ readonly username: string }, unknown> => {
           const name = cleanName(username)
           return name === undefined
             ? Effect.fail(reject("InvalidArgumentsError", "Pick a user name"))

@@ -89,7 +89,7 @@ export interface ServerCounters {
 export class SCServerCore implements SocketHost {
   readonly pipeline: MiddlewarePipeline
   readonly exchange: Exchange
-  readonly hub = new EventHub<ServerEvent>()
+  readonly hub: EventHub<ServerEvent> = new EventHub((error) => this.listenerThrew(error))
   readonly counters: ServerCounters = {
     messagesIn: 0,
     bytesIn: 0,
@@ -165,10 +165,15 @@ export class SCServerCore implements SocketHost {
     return this.options.ackTimeout
   }
 
-  /** Every server event as a stream (sliding buffer per consumer; see `EventHub`). */
+  /**
+   * Every server event as a stream (sliding buffer per consumer; see `EventHub`). A
+   * stream started while the server is ready begins with `Ready`; every stream completes
+   * when the server's scope closes.
+   */
   get events(): Stream.Stream<ServerEvent> {
-    return this.hub.stream
+    return this.hub.stream(this.readyNow)
   }
+  private readonly readyNow = (): ReadonlyArray<ServerEvent> => (this.isReady ? readyEvents : [])
 
   /** The normalised endpoint path, e.g. `/socketcluster/`. */
   getPath(): string {
@@ -188,6 +193,18 @@ export class SCServerCore implements SocketHost {
   }
   warn(error: unknown): void {
     this.hub.emit({ _tag: "Warning", error })
+  }
+  private reportingListener = false
+  /** A server or socket event listener threw: logged and warned (once: a throwing `Warning` listener does not loop). */
+  readonly listenerThrew = (error: unknown): void => {
+    this.fork(Effect.logError("An event listener threw", Cause.die(error)))
+    if (this.reportingListener) return
+    this.reportingListener = true
+    try {
+      this.warn(error)
+    } finally {
+      this.reportingListener = false
+    }
   }
   defect(where: string, cause: Cause.Cause<unknown>): void {
     this.warn(Cause.squash(cause))
@@ -402,6 +419,8 @@ export class SCServerCore implements SocketHost {
   }
 }
 
+const readyEvents: ReadonlyArray<ServerEvent> = [{ _tag: "Ready" }]
+
 interface PendingUpgrade {
   readonly req: Http.IncomingMessage
   readonly socket: Duplex
@@ -506,6 +525,7 @@ export const make = (
       Effect.sync(() => {
         httpServer?.off("upgrade", core.onUpgrade)
         core.closeUnsafe(1001)
+        core.hub.endStreams()
       })
     )
     yield* Effect.forkScoped(core.heartbeat)

@@ -21,6 +21,7 @@ import {
   AuthTokenExpiredError,
   AuthTokenInvalidError,
   AuthTokenNotBeforeError,
+  BadConnectionError,
   BrokerError,
   type Cid,
   type CodecEngine,
@@ -49,6 +50,13 @@ import type { MiddlewareBlocked, MiddlewarePipeline } from "./MiddlewarePipeline
 import type { ServerOptions } from "./Options.js"
 import { exceedsDepth, tooShortToExceed } from "./PacketDepth.js"
 import type { ServerCounters } from "./SCServer.js"
+import {
+  ClientError,
+  type InvokeError,
+  invokeFailure,
+  type SetAuthTokenError,
+  setAuthTokenFailure
+} from "./SocketErrors.js"
 import * as Dialect from "./WireDialect.js"
 import { toWireError } from "./WireError.js"
 
@@ -114,6 +122,8 @@ export interface SocketHost {
   /** The server's events (a socket checks `active` before building an event nobody hears). */
   readonly hub: { readonly active: boolean }
   warn(error: unknown): void
+  /** Reports what a throwing event listener threw. */
+  readonly listenerThrew: (error: unknown) => void
   /** Reports a bug in user code (a handler's or middleware's defect): logged and warned, never sent. */
   defect(where: string, cause: Cause.Cause<unknown>): void
   findHandler(event: string): EventHandler | undefined
@@ -167,6 +177,11 @@ interface PendingAck {
   readonly data: unknown
   readonly callback: (error: unknown, data: unknown) => void
   readonly timer: ReturnType<typeof setTimeout>
+  /**
+   * Registered by `invoke`: a client's error answer comes wrapped in `ClientError`, and
+   * the socket's close fails it at once. (v14 callbacks wait for their timeout.)
+   */
+  readonly invoke: boolean
 }
 
 const hasCid = (cid: Cid | undefined): cid is Cid => cid !== undefined && cid !== 0 && cid !== ""
@@ -197,7 +212,7 @@ export class SCSocket {
   bytesReceived = 0
 
   /** The socket's own events (synchronous listeners; `events` is the Stream view). */
-  readonly hub = new EventHub<SocketEvent>()
+  readonly hub: EventHub<SocketEvent>
   /** @internal set by the transport. */
   corked = false
 
@@ -231,6 +246,7 @@ export class SCSocket {
     readonly request: UpgradeRequest,
     private readonly host: SocketHost
   ) {
+    this.hub = new EventHub(host.listenerThrew)
     // The first ping comes after a random 50–100 % of pingInterval: sockets that connected
     // together (a reconnect storm) would otherwise be pinged, and pong, in one burst
     // every interval forever.
@@ -284,9 +300,9 @@ export class SCSocket {
     return this.channels.has(channel)
   }
 
-  /** Every socket event, as a stream (see `EventHub` for the buffering policy). */
+  /** Every socket event, as a stream (see `EventHub` for the buffering policy); it completes after `Close`. */
   get events(): Stream.Stream<SocketEvent> {
-    return this.hub.stream
+    return this.hub.stream()
   }
 
   // ---------------------------------------------------------------------------
@@ -401,6 +417,8 @@ export class SCSocket {
     if (!isIgnoredCloseCode(code) && (this.hub.active || this.host.hub.active)) {
       this.emitError(new SocketProtocolError({ message: socketProtocolErrorMessage(code, data), code }))
     }
+    this.hub.endStreams()
+    this.abortInvokes(wasOpen ? "disconnect" : "connectAbort")
     this.inbox = undefined
     this.publishOutChain = undefined
     if (closeWs) {
@@ -626,7 +644,9 @@ export class SCSocket {
     if (pending === undefined) return
     this.pendingAcks!.delete(rid)
     clearTimeout(pending.timer)
-    pending.callback(error === undefined ? null : hydrate(error), data)
+    if (error === undefined) return pending.callback(null, data)
+    const hydrated = hydrate(error)
+    pending.callback(pending.invoke ? ClientError.of(pending.event, hydrated) : hydrated, data)
   }
 
   // ---------------------------------------------------------------------------
@@ -1214,14 +1234,19 @@ export class SCSocket {
    * Emits `event` to the client. With a callback a cid is sent and the callback gets the
    * client's answer, or a `TimeoutError` after `ackTimeout`.
    */
-  emitUnsafe(event: string, data: unknown, callback?: (error: unknown, data: unknown) => void): void {
+  emitUnsafe(
+    event: string,
+    data: unknown,
+    callback?: (error: unknown, data: unknown) => void,
+    invoke = false
+  ): number | undefined {
     if (localEvents.has(event)) {
       const error = new InvalidActionError({
         message: `The "${event}" event is reserved and cannot be emitted on a server socket`
       })
       if (event !== "error") this.emitError(error)
       callback?.(error, undefined)
-      return
+      return undefined
     }
     const packet: { event: string; data?: unknown; cid?: number } = { event }
     if (data !== undefined) packet.data = data
@@ -1235,7 +1260,7 @@ export class SCSocket {
           }),
           undefined
         )
-        return
+        return undefined
       }
       const cid = this.cid++
       packet.cid = cid
@@ -1244,19 +1269,32 @@ export class SCSocket {
         this.host.counters.ackTimeouts++
         callback(new TimeoutError({ message: `Event response for '${event}' timed out` }), packet)
       }, this.host.options.ackTimeout)
-      pendingAcks.set(cid, { event, data, callback, timer })
+      pendingAcks.set(cid, { event, data, callback, timer, invoke })
     }
     this.sendObject(packet)
+    return packet.cid
   }
 
-  /** @internal fails every pending ack (server shutdown). */
-  failPendingAcks(error: unknown): void {
+  /** Forgets a pending ack (an interrupted `invoke`): its slot and timer are freed. */
+  private cancelAck(cid: number): void {
+    const pending = this.pendingAcks?.get(cid)
+    if (pending === undefined) return
+    clearTimeout(pending.timer)
+    this.pendingAcks!.delete(cid)
+  }
+
+  // A closed socket answers nothing: every pending `invoke` fails now rather than at its timeout.
+  private abortInvokes(type: "disconnect" | "connectAbort"): void {
     const pendingAcks = this.pendingAcks
     if (pendingAcks === undefined) return
     for (const [cid, pending] of pendingAcks) {
+      if (!pending.invoke) continue
       clearTimeout(pending.timer)
       pendingAcks.delete(cid)
-      pending.callback(error, undefined)
+      pending.callback(
+        new BadConnectionError({ message: `Event '${pending.event}' was aborted due to a bad connection`, type }),
+        undefined
+      )
     }
   }
 
@@ -1372,12 +1410,22 @@ export class SCSocket {
     return Effect.sync(() => this.emitUnsafe(event, data))
   }
 
-  /** Emits an event and waits for the client's answer (`TimeoutError` after `ackTimeout`). */
-  invoke(event: string, data?: unknown): Effect.Effect<unknown, unknown> {
-    return Effect.callback<unknown, unknown>((resume) => {
-      this.emitUnsafe(event, data, (error, response) => {
-        resume(error === null || error === undefined ? Effect.succeed(response) : Effect.fail(error))
-      })
+  /**
+   * Emits an event and waits for the client's answer: `ClientError` when the client
+   * answers with an error, `TimeoutError` after `ackTimeout`, `BadConnectionError` at once
+   * when the socket closes first. Interrupting it frees its ack slot and timer.
+   */
+  invoke(event: string, data?: unknown): Effect.Effect<unknown, InvokeError> {
+    return Effect.callback<unknown, InvokeError>((resume) => {
+      const cid = this.emitUnsafe(
+        event,
+        data,
+        (error, response) => {
+          resume(error === null || error === undefined ? Effect.succeed(response) : invokeFailure(error))
+        },
+        true
+      )
+      if (cid !== undefined) return Effect.sync(() => this.cancelAck(cid))
     })
   }
 
@@ -1391,11 +1439,15 @@ export class SCSocket {
     return Effect.sync(() => this.disconnectUnsafe(code, data))
   }
 
-  /** Signs `data` into a token for this client; completes once `#setAuthToken` is written. */
-  setAuthToken(data: unknown, options?: SignOptions): Effect.Effect<void, unknown> {
-    return Effect.callback<void, unknown>((resume) => {
+  /**
+   * Signs `data` into a token for this client; completes once `#setAuthToken` is written.
+   * Interrupting it does not undo it: the socket is authenticated at once and the token
+   * still goes out once signed.
+   */
+  setAuthToken(data: unknown, options?: SignOptions): Effect.Effect<void, SetAuthTokenError> {
+    return Effect.callback<void, SetAuthTokenError>((resume) => {
       this.setAuthTokenUnsafe(data, options, undefined, (error) => {
-        resume(error === undefined ? Effect.void : Effect.fail(error))
+        resume(error === undefined ? Effect.void : setAuthTokenFailure(error))
       })
     })
   }

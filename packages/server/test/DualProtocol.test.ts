@@ -6,6 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { ApplicationError } from "@effect-socketcluster/protocol"
 import { Effect } from "effect"
+import type * as SocketErrors from "../src/SocketErrors.js"
 import { startServer } from "./helpers.js"
 import { clientNames, connectAll, watchSockets } from "./protocolClients.js"
 
@@ -94,7 +95,9 @@ describe("dual protocol: connection and RPC", () => {
         yield* socket.emit("fromServer", { x: 1 })
         assert.deepStrictEqual(yield* Effect.promise(() => received), { x: 1 }, name)
         assert.strictEqual(yield* socket.invoke("clientProc", 21), 42, name)
-        const cliErr = (yield* Effect.flip(socket.invoke("clientProc", "fail"))) as Error
+        const rejected = yield* Effect.flip(socket.invoke("clientProc", "fail"))
+        assert.strictEqual(rejected._tag, "ClientError", name)
+        const cliErr = (rejected as SocketErrors.ClientError).error as Error
         assert.strictEqual(cliErr.name, "CliErr", name)
         assert.strictEqual(cliErr.message, "client says no", name)
         // V2-16: the server's error answers.

@@ -4,6 +4,7 @@ import { ApplicationError, Codec, SilentMiddlewareBlockedError } from "@effect-s
 import { Context, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { MiddlewareRejection } from "../src/Middleware.js"
 import * as SCServer from "../src/SCServer.js"
+import type * as SocketErrors from "../src/SocketErrors.js"
 import {
   connectClient,
   createClient,
@@ -30,8 +31,9 @@ describe("server core", () => {
       const socket = server.clients.get(client.id!)!
       assert.strictEqual(yield* socket.invoke("question", { q: 1 }), "answer!")
       const error = yield* Effect.flip(socket.invoke("question", { q: 2 }))
-      assert.strictEqual((error as Error).name, "NopeError")
-      assert.strictEqual((error as Error).message, "no")
+      assert.strictEqual(error._tag, "ClientError")
+      assert.strictEqual(error.message, "no")
+      assert.strictEqual(((error as SocketErrors.ClientError).error as Error).name, "NopeError")
     })
   )
 
