@@ -15,7 +15,7 @@
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
-import { SCServer } from "@effect-socketcluster/server"
+import { BrokerMemory, SCServer } from "@effect-socketcluster/server"
 import { Effect, Exit, Layer, Metric, type Scope } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
@@ -53,7 +53,7 @@ export const make = (
     const app = yield* HttpRouter.toHttpEffect(Routes)
     http.on("request", yield* NodeHttpServer.makeHandler(app, { scope: yield* Effect.scope }))
 
-    const server = yield* SCServer.make({}, { _tag: "Attach", server: http })
+    const server = yield* SCServer.make({}, { _tag: "Attach", server: http }).pipe(Effect.provide(BrokerMemory.layer))
     yield* server.handle("echo", (data) => Effect.succeed(data))
 
     const bound = yield* Effect.callback<number, Error>((resume) => {

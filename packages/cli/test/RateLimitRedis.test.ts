@@ -6,7 +6,7 @@
 
 import { createRequire } from "node:module"
 import { NodeRedis } from "@effect/platform-node"
-import { RateLimit, SCServer } from "@effect-socketcluster/server"
+import { BrokerMemory, RateLimit, SCServer } from "@effect-socketcluster/server"
 import { Context, Effect, Exit, Layer, Scope } from "effect"
 import { RateLimiter } from "effect/persistence"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
@@ -39,7 +39,9 @@ const limitedServer = (scope: Scope.Scope, url: string, prefix: string) =>
         Layer.provide(RateLimiter.layerStoreRedis({ prefix })),
         Layer.provide(NodeRedis.layer({ url }))
       )
-      const Server = SCServer.layer({ port: 0, host: "127.0.0.1", authKey: "k".repeat(40) })
+      const Server = SCServer.layer({ port: 0, host: "127.0.0.1", authKey: "k".repeat(40) }).pipe(
+        Layer.provide(BrokerMemory.layer)
+      )
       const Limited = RateLimit.layer("emit", {
         limit: 3,
         window: "1 minute",

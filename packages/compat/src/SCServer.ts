@@ -20,13 +20,14 @@ import {
 import {
   AuthEngine,
   type Broker,
+  BrokerMemory,
   SCServer as Core,
   Middleware as CoreMiddleware,
   type SCSocket as CoreSocket,
   type Events,
   Options
 } from "@effect-socketcluster/server"
-import { Cause, Context, Effect, Exit, Layer, Schema, Scope } from "effect"
+import { Cause, Effect, Exit, Layer, Schema, Scope } from "effect"
 import * as AuthEngineAdapter from "./AuthEngineAdapter.js"
 import * as BrokerEngineAdapter from "./BrokerEngineAdapter.js"
 import { type ExchangeHost, SCExchange } from "./Exchange.js"
@@ -242,7 +243,8 @@ export class SCServer extends EventEmitter {
       yield* Options.resolveOptions(coreInput)
       const coreOptions = decodeCoreOptions(coreInput)
       if (this.v14Auth === undefined) this.authEngine = yield* AuthEngine.AuthEngine.make(this.authOptions)
-      const context = brokerLayer === undefined ? Context.empty() : yield* Layer.buildWithScope(brokerLayer, scope)
+      // v14 runs its embedded broker when no brokerEngine is given.
+      const context = yield* Layer.buildWithScope(brokerLayer ?? BrokerMemory.layer, scope)
       return yield* Core.make(coreOptions, { _tag: "Attach", server: httpServer }).pipe(
         Effect.provideService(AuthEngine.AuthEngine, delegatingAuth),
         Effect.provideService(Codec, this.codec),

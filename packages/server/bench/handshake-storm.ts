@@ -11,6 +11,7 @@
 import { fork } from "node:child_process"
 import { Effect } from "effect"
 import WebSocket from "ws"
+import * as BrokerMemory from "../src/BrokerMemory.js"
 import * as SCServer from "../src/SCServer.js"
 import { argNumber, childMessage, startChild } from "./script-tools.js"
 
@@ -109,7 +110,7 @@ Effect.runPromise(
       const server = yield* SCServer.make(
         upgradesPerTurn > 0 ? { ...options, maxUpgradesPerTurn: upgradesPerTurn } : options,
         { _tag: "Listen", port: 0, host: "127.0.0.1" }
-      )
+      ).pipe(Effect.provide(BrokerMemory.layer))
       yield* server.handle("echo", (data) => Effect.succeed(data))
       yield* storm(server)
     })

@@ -13,6 +13,7 @@ import { fork } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { Effect } from "effect"
+import * as BrokerMemory from "../src/BrokerMemory.js"
 import * as SCServer from "../src/SCServer.js"
 import { argNumber, argString, childMessage, mib, startChild } from "./script-tools.js"
 
@@ -140,7 +141,7 @@ Effect.runPromise(
           port: 0,
           host: "127.0.0.1"
         }
-      )
+      ).pipe(Effect.provide(BrokerMemory.layer))
       yield* server.handle("echo", (data) => Effect.succeed(data))
       yield* soak(server)
     })

@@ -10,7 +10,7 @@ import * as Http from "node:http"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { Effect, Exit, Layer } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
-import { SCServer, SCServerHttp } from "../src/index.js"
+import { BrokerMemory, SCServer, SCServerHttp } from "../src/index.js"
 
 const port = Number(process.env.PORT ?? 8000)
 
@@ -25,7 +25,7 @@ const Echo = Layer.effectDiscard(
 
 // `SCServer.serve` is `HttpRouter.serve` that closes the sockets (1001) before the HTTP server's graceful close.
 const App = SCServerHttp.serve(
-  Layer.mergeAll(Health, Echo.pipe(Layer.provideMerge(SCServerHttp.layerRouter({}))))
+  Layer.mergeAll(Health, Echo.pipe(Layer.provideMerge(SCServerHttp.layerRouter({})), Layer.provide(BrokerMemory.layer)))
 ).pipe(Layer.provide(NodeHttpServer.layer(Http.createServer, { port })))
 
 NodeRuntime.runMain(Layer.launch(App), {

@@ -6,7 +6,7 @@
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Effect, Exit, Layer } from "effect"
-import { SCServer } from "../src/index.js"
+import { BrokerMemory, SCServer } from "../src/index.js"
 
 const port = Number(process.env.PORT ?? 8000)
 
@@ -17,7 +17,7 @@ const App = Layer.effectDiscard(
     yield* Effect.log(`effect-socketcluster listening on ws://127.0.0.1:${server.sourcePort}${server.getPath()}`)
     console.log(`listening ${server.sourcePort}`)
   })
-).pipe(Layer.provideMerge(SCServer.layer({ port })))
+).pipe(Layer.provideMerge(SCServer.layer({ port })), Layer.provide(BrokerMemory.layer))
 
 NodeRuntime.runMain(Layer.launch(App), {
   teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) || Exit.hasInterrupts(exit) ? 0 : 1)

@@ -17,7 +17,7 @@
  *   RateLimit.layer("emit", { limit: 20, window: "1 second" }),
  *   RateLimit.layer("publishIn", { limit: 5, window: "1 second" })
  * ).pipe(Layer.provide(RateLimit.layerMemory))
- * const App = Limits.pipe(Layer.provideMerge(SCServer.layer({ port: 8000 })))
+ * const App = Limits.pipe(Layer.provideMerge(SCServer.layer({ port: 8000 })), Layer.provide(BrokerMemory.layer))
  * ```
  */
 import { ApplicationError } from "@effect-socketcluster/protocol"

@@ -3,14 +3,15 @@
  *
  * @example
  * ```ts
- * import { SCServer } from "@effect-socketcluster/server"
+ * import { BrokerMemory, SCServer } from "@effect-socketcluster/server"
  * import { NodeRuntime } from "@effect/platform-node"
  *
  * const Echo = Layer.effectDiscard(Effect.gen(function*() {
  *   const server = yield* SCServer.SCServer
  *   yield* server.handle("echo", (data) => Effect.succeed(data))
  * }))
- * NodeRuntime.runMain(Layer.launch(Echo.pipe(Layer.provideMerge(SCServer.layer({ port: 8000 })))))
+ * const Server = SCServer.layer({ port: 8000 }).pipe(Layer.provide(BrokerMemory.layer))
+ * NodeRuntime.runMain(Layer.launch(Echo.pipe(Layer.provideMerge(Server))))
  * ```
  */
 
@@ -43,7 +44,6 @@ import {
 import { type WebSocket, WebSocketServer } from "ws"
 import { AuthEngine, type AuthOptions } from "./AuthEngine.js"
 import { Broker, type BrokerShape } from "./Broker.js"
-import * as BrokerMemory from "./BrokerMemory.js"
 import { ChannelRegistry } from "./ChannelRegistry.js"
 import { DataStore, type DataStoreShape } from "./DataStore.js"
 import * as DataStoreMemory from "./DataStoreMemory.js"
@@ -466,18 +466,20 @@ export type Transport =
 
 /**
  * Builds a server (scoped: closing the scope closes every socket with 1001 and releases
- * the port). Uses the `Broker`, `DataStore`, `Codec` and `AuthEngine` services when
- * provided, else the in-memory broker and data store, the JSON codec and a jose engine
+ * the port). Needs a `Broker`, named where the app is assembled (`BrokerMemory.layer`
+ * for one process, `BrokerRedis.layer` for many): a broker is never chosen by default,
+ * because a wrong one splits pub/sub across processes without any error. Uses the
+ * `DataStore`, `Codec` and `AuthEngine` services when provided, else the in-memory data
+ * store, the JSON codec and a jose engine
  * built from `options`.
  */
 export const make = (
   options: SCServerOptions,
   transport: Transport
-): Effect.Effect<SCServerCore, InvalidOptionsError | ServerStartError, Scope.Scope> =>
+): Effect.Effect<SCServerCore, InvalidOptionsError | ServerStartError, Scope.Scope | Broker> =>
   Effect.gen(function* () {
     const resolved = yield* resolveOptions(options)
-    const brokerOption = yield* Effect.serviceOption(Broker)
-    const broker = Option.isSome(brokerOption) ? brokerOption.value : yield* BrokerMemory.make
+    const broker = yield* Broker
     const dataOption = yield* Effect.serviceOption(DataStore)
     const data = Option.isSome(dataOption) ? dataOption.value : yield* DataStoreMemory.make()
     const codecOption = yield* Effect.serviceOption(Codec)
@@ -558,14 +560,14 @@ export const make = (
 /** A server listening on `options.port` (0 picks a free port; read it from `sourcePort`). */
 export const layer = (
   options: SCServerOptions & { readonly port?: number; readonly host?: string }
-): Layer.Layer<SCServer, InvalidOptionsError | ServerStartError> =>
+): Layer.Layer<SCServer, InvalidOptionsError | ServerStartError, Broker> =>
   Layer.effect(SCServer, make(options, { _tag: "Listen", port: options.port ?? 8000, host: options.host }))
 
 /** A server attached to a Node HTTP server you already have (v14 `attach`); it only handles upgrades on its path. */
 export const layerAttach = (
   server: Http.Server,
   options: SCServerOptions = {}
-): Layer.Layer<SCServer, InvalidOptionsError | ServerStartError> =>
+): Layer.Layer<SCServer, InvalidOptionsError | ServerStartError, Broker> =>
   Layer.effect(
     SCServer,
     Effect.gen(function* () {
@@ -596,7 +598,7 @@ const upgradeConflict = () =>
  */
 export const layerExternal = (
   options: SCServerOptions = {}
-): Layer.Layer<SCServer, InvalidOptionsError | ServerStartError> =>
+): Layer.Layer<SCServer, InvalidOptionsError | ServerStartError, Broker> =>
   Layer.effect(SCServer, make(options, { _tag: "External" }))
 
 /**
@@ -606,7 +608,7 @@ export const layerExternal = (
  * ```ts
  * const NoEmpty = SCServer.middleware("publishIn", (req) =>
  *   req.data === "" ? Effect.fail(new Error("Say something")) : Effect.void)
- * const App = NoEmpty.pipe(Layer.provideMerge(SCServer.layer({ port: 8000 })))
+ * const App = NoEmpty.pipe(Layer.provideMerge(SCServer.layer({ port: 8000 })), Layer.provide(BrokerMemory.layer))
  * ```
  */
 export const middleware = <T extends MiddlewareType>(

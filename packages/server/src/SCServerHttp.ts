@@ -7,6 +7,7 @@
  * ```ts
  * const Health = HttpRouter.add("GET", "/health", HttpServerResponse.text("ok"))
  * const App = SCServerHttp.serve(Layer.mergeAll(Health, SCServerHttp.layerRouter({}))).pipe(
+ *   Layer.provide(BrokerMemory.layer),
  *   Layer.provide(NodeHttpServer.layer(Http.createServer, { port: 8000 }))
  * )
  * ```
@@ -16,6 +17,7 @@ import type { Duplex } from "node:stream"
 import type { InvalidOptionsError } from "@effect-socketcluster/protocol"
 import { Effect, Layer, Option } from "effect"
 import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
+import type { Broker } from "./Broker.js"
 import { make, SCServer, type SCServerCore, type SCServerOptions, type ServerStartError } from "./SCServer.js"
 
 /**
@@ -87,13 +89,14 @@ const untilClosed = (socket: Duplex): Effect.Effect<void> =>
  * ```ts
  * const Health = HttpRouter.add("GET", "/health", HttpServerResponse.text("ok"))
  * const App = SCServerHttp.serve(Layer.mergeAll(Health, SCServerHttp.layerRouter({}))).pipe(
+ *   Layer.provide(BrokerMemory.layer),
  *   Layer.provide(NodeHttpServer.layer(Http.createServer, { port: 8000 }))
  * )
  * ```
  */
 export const layerRouter = (
   options: SCServerOptions = {}
-): Layer.Layer<SCServer, InvalidOptionsError | ServerStartError, HttpRouter.HttpRouter> =>
+): Layer.Layer<SCServer, InvalidOptionsError | ServerStartError, HttpRouter.HttpRouter | Broker> =>
   Layer.effect(
     SCServer,
     Effect.gen(function* () {

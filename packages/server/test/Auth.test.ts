@@ -4,6 +4,7 @@ import { ApplicationError, AuthTokenExpiredError } from "@effect-socketcluster/p
 import { Context, Effect, Fiber, Layer } from "effect"
 import fc from "fast-check"
 import { AuthEngine } from "../src/AuthEngine.js"
+import * as BrokerMemory from "../src/BrokerMemory.js"
 import type { ServerEvent } from "../src/Events.js"
 import { MiddlewareRejection } from "../src/Middleware.js"
 import * as SCServer from "../src/SCServer.js"
@@ -321,7 +322,10 @@ describe("authentication", () => {
           verifyMissingTokens: true
         }
         const services = yield* Layer.build(
-          SCServer.layer({ port: 0, host: "127.0.0.1" }).pipe(Layer.provide(Layer.succeed(AuthEngine)(engine)))
+          SCServer.layer({ port: 0, host: "127.0.0.1" }).pipe(
+            Layer.provide(Layer.succeed(AuthEngine)(engine)),
+            Layer.provide(BrokerMemory.layer)
+          )
         )
         const server = Context.get(services, SCServer.SCServer)
         const guest = yield* connectClient(server)

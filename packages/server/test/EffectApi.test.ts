@@ -1,15 +1,31 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Exit, Fiber, Layer, Option, Scope, Stream } from "effect"
+import * as BrokerMemory from "../src/BrokerMemory.js"
 import * as SCServer from "../src/SCServer.js"
 import { connectClient, nextClientEvent, startServer, waitForServerEvent } from "./helpers.js"
 
 const authKey = "k".repeat(40)
 
+describe("required services", () => {
+  it("a broker layer merged instead of provided leaves Broker required, so the app does not compile", () => {
+    const merged = Layer.merge(SCServer.layer({ authKey, port: 0 }), BrokerMemory.layer)
+    // @ts-expect-error — `Broker` is still a requirement of `merged`: `Layer.launch(merged)` cannot run as is.
+    const launchable: Layer.Layer<SCServer.SCServer, unknown, never> = merged
+    const provided: Layer.Layer<SCServer.SCServer, unknown, never> = SCServer.layer({ authKey, port: 0 }).pipe(
+      Layer.provide(BrokerMemory.layer)
+    )
+    assert.isTrue(Layer.isLayer(launchable) && Layer.isLayer(provided))
+  })
+})
+
 describe("server events", () => {
   it.live("a stream started after the layer was built sees Ready; every stream completes when the server closes", () =>
     Effect.gen(function* () {
       const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(SCServer.layer({ authKey, port: 0, host: "127.0.0.1" }), scope)
+      const context = yield* Layer.buildWithScope(
+        SCServer.layer({ authKey, port: 0, host: "127.0.0.1" }).pipe(Layer.provide(BrokerMemory.layer)),
+        scope
+      )
       const server = Context.get(context, SCServer.SCServer)
       const first = yield* Stream.runHead(server.events)
       assert.deepStrictEqual(Option.getOrUndefined(first), { _tag: "Ready" })

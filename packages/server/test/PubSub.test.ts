@@ -234,7 +234,7 @@ describe("pub/sub", () => {
           unsubscribe: (channel: string) => Effect.andThen(Deferred.await(release), memory.unsubscribe(channel))
         }))
       )
-      const server = yield* startServer({}, SlowUnsubscribe)
+      const server = yield* startServer({}, Layer.empty, SlowUnsubscribe)
       const raw = yield* rawClient(server)
       raw.send(handshake)
       yield* raw.waitFor((f) => f.startsWith('{"rid":1'))

@@ -2,6 +2,7 @@ import * as Http from "node:http"
 import { assert, describe, it } from "@effect/vitest"
 import { ApplicationError, Codec, SilentMiddlewareBlockedError } from "@effect-socketcluster/protocol"
 import { Context, Effect, Exit, Fiber, Layer, Scope } from "effect"
+import * as BrokerMemory from "../src/BrokerMemory.js"
 import { MiddlewareRejection } from "../src/Middleware.js"
 import * as SCServer from "../src/SCServer.js"
 import type * as SocketErrors from "../src/SocketErrors.js"
@@ -302,7 +303,9 @@ describe("server core", () => {
       yield* Scope.close(scope, Exit.void)
       assert.strictEqual((yield* raw.closed).code, 1001)
       // The port is free again: a new server can listen on it.
-      const again = yield* Layer.build(SCServer.layer({ port, host: "127.0.0.1" }))
+      const again = yield* Layer.build(
+        SCServer.layer({ port, host: "127.0.0.1" }).pipe(Layer.provide(BrokerMemory.layer))
+      )
       assert.isDefined(again)
     })
   )
@@ -329,7 +332,9 @@ describe("server core", () => {
           http.close(() => resume(Effect.void))
         })
       )
-      const context = yield* Layer.build(SCServer.layerAttach(http, { authKey: "k".repeat(40) }))
+      const context = yield* Layer.build(
+        SCServer.layerAttach(http, { authKey: "k".repeat(40) }).pipe(Layer.provide(BrokerMemory.layer))
+      )
       const server = Context.get(context, SCServer.SCServer)
       yield* server.handle("echo", (d) => Effect.succeed(d))
       const client = yield* connectClient(server)

@@ -3,6 +3,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
+import * as BrokerMemory from "../src/BrokerMemory.js"
 import * as SCServer from "../src/SCServer.js"
 import * as SCServerHttp from "../src/SCServerHttp.js"
 import { connectClient, invoke } from "./helpers.js"
@@ -11,7 +12,7 @@ describe("transport", () => {
   it.live("joins an Effect HTTP app: app routes and SocketCluster share one port", () =>
     Effect.gen(function* () {
       const Health = HttpRouter.add("GET", "/health", HttpServerResponse.text("ok"))
-      const Sc = SCServerHttp.layerRouter({ authKey: "k".repeat(40) })
+      const Sc = SCServerHttp.layerRouter({ authKey: "k".repeat(40) }).pipe(Layer.provide(BrokerMemory.layer))
       const App = SCServerHttp.serve(Layer.mergeAll(Health, Sc), { disableListenLog: true, disableLogger: true }).pipe(
         Layer.provideMerge(NodeHttpServer.layer(Http.createServer, { port: 0, host: "127.0.0.1" }))
       )

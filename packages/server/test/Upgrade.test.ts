@@ -4,6 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Context, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
 import WebSocket from "ws"
+import * as BrokerMemory from "../src/BrokerMemory.js"
 import * as SCServer from "../src/SCServer.js"
 import * as SCServerHttp from "../src/SCServerHttp.js"
 import { connectClient, invoke, nextClientEvent } from "./helpers.js"
@@ -49,6 +50,7 @@ describe("SCServerHttp.upgrade in an Effect HTTP app", () => {
         const Route = HttpRouter.add("GET", "/custom/ws", counted)
         const App = SCServerHttp.serve(Route, quiet).pipe(
           Layer.provideMerge(SCServer.layerExternal({ authKey })),
+          Layer.provide(BrokerMemory.layer),
           Layer.provideMerge(nodeServer())
         )
         const context = yield* Layer.build(App)
@@ -75,9 +77,10 @@ describe("SCServerHttp.upgrade in an Effect HTTP app", () => {
 
   it.live("closing the app closes connected sockets with 1001 at once", () =>
     Effect.gen(function* () {
-      const App = SCServerHttp.serve(SCServerHttp.layerRouter({ authKey }), quiet).pipe(
-        Layer.provideMerge(nodeServer())
-      )
+      const App = SCServerHttp.serve(
+        SCServerHttp.layerRouter({ authKey }).pipe(Layer.provide(BrokerMemory.layer)),
+        quiet
+      ).pipe(Layer.provideMerge(nodeServer()))
       const scope = yield* Scope.make()
       const context = yield* Layer.buildWithScope(App, scope)
       const server = Context.get(context, SCServer.SCServer)
@@ -105,7 +108,9 @@ describe("SCServerHttp.upgrade in an Effect HTTP app", () => {
         Layer.provideMerge(nodeServer(http))
       )
       const exit = yield* Effect.exit(
-        Layer.build(SCServer.layerAttach(http, { authKey }).pipe(Layer.provideMerge(Served)))
+        Layer.build(
+          SCServer.layerAttach(http, { authKey }).pipe(Layer.provideMerge(Served), Layer.provide(BrokerMemory.layer))
+        )
       )
       assert.isTrue(Exit.isFailure(exit))
       if (Exit.isFailure(exit)) assert.include(Cause.pretty(exit.cause), "another 'upgrade' listener")
@@ -120,7 +125,9 @@ describe("SCServerHttp.upgrade in an Effect HTTP app", () => {
         Layer.provide(nodeServer(http))
       )
       const exit = yield* Effect.exit(
-        Layer.build(Served.pipe(Layer.provideMerge(SCServer.layerAttach(http, { authKey }))))
+        Layer.build(
+          Served.pipe(Layer.provideMerge(SCServer.layerAttach(http, { authKey })), Layer.provide(BrokerMemory.layer))
+        )
       )
       assert.isTrue(Exit.isFailure(exit))
       if (Exit.isFailure(exit)) assert.include(Cause.pretty(exit.cause), "another 'upgrade' listener")

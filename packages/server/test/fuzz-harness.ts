@@ -8,6 +8,7 @@ import { strict as assert } from "node:assert"
 import { Effect, type Scope } from "effect"
 import fc from "fast-check"
 import WebSocket from "ws"
+import * as BrokerMemory from "../src/BrokerMemory.js"
 import * as SCServer from "../src/SCServer.js"
 
 /** One frame a fuzz client sends (or an action on its connection). */
@@ -104,7 +105,7 @@ export const fuzzServer = (
         ...options
       },
       { _tag: "Listen", port: 0, host: "127.0.0.1" }
-    )
+    ).pipe(Effect.provide(BrokerMemory.layer))
     yield* server.handle("echo", (d) => Effect.succeed(d))
     yield* server.handle("slow", (d) => Effect.as(Effect.sleep(2), d))
     yield* server.addMiddleware("subscribe", () => Effect.yieldNow)

@@ -7,6 +7,8 @@ import { createRequire } from "node:module"
 import { type CodecEngine, json } from "@effect-socketcluster/protocol"
 import { Context, Deferred, Effect, Layer, type Scope } from "effect"
 import WebSocket from "ws"
+import type { Broker } from "../src/Broker.js"
+import * as BrokerMemory from "../src/BrokerMemory.js"
 import * as SCServer from "../src/SCServer.js"
 
 const require = createRequire(import.meta.url)
@@ -45,10 +47,11 @@ interface ClientModule {
 }
 export const scClient: ClientModule = require("socketcluster-client")
 
-/** Starts a server on a free port for the enclosing scope. */
+/** Starts a server on a free port for the enclosing scope (`extra`: services such as a `Codec`). */
 export const startServer = (
   options: SCServer.SCServerOptions = {},
-  extra: Layer.Layer<never> = Layer.empty
+  extra: Layer.Layer<never> = Layer.empty,
+  broker: Layer.Layer<Broker> = BrokerMemory.layer
 ): Effect.Effect<SCServer.SCServerCore, unknown, Scope.Scope> =>
   Effect.gen(function* () {
     const context = yield* Layer.build(
@@ -57,7 +60,7 @@ export const startServer = (
         ...options,
         port: 0,
         host: "127.0.0.1"
-      }).pipe(Layer.provideMerge(extra))
+      }).pipe(Layer.provideMerge(extra), Layer.provide(broker))
     )
     return Context.get(context, SCServer.SCServer)
   })
