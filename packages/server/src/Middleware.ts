@@ -90,8 +90,14 @@ export interface MiddlewareRequests {
   readonly emit: EmitRequest
 }
 
-/** A middleware of type `T`. */
-export type Middleware<T extends MiddlewareType> = (req: MiddlewareRequests[T]) => Effect.Effect<void, Error>
+/**
+ * A middleware of type `T`: fails with `E` to block (the client sees `E`), may need
+ * services `R` (`SCServer.middleware` provides them from the app; `addMiddleware` takes
+ * only middleware without requirements).
+ */
+export type Middleware<T extends MiddlewareType, E = unknown, R = never> = (
+  req: MiddlewareRequests[T]
+) => Effect.Effect<void, E, R>
 
 /**
  * A rejection with the extra value v14's `next(err, value)` carried: the close code for

@@ -13,11 +13,14 @@ import {
   MiddlewareTypes
 } from "./Middleware.js"
 
-/** Why a chain stopped. `error` is the wire error (an Error or a string). */
-export interface MiddlewareBlocked {
+/**
+ * Why a chain stopped. `error` is the wire error: the middleware's own failure `E`, or
+ * `SilentMiddlewareBlockedError` for a silent block, or `UnknownError` for a defect.
+ */
+export interface MiddlewareBlocked<E = unknown> {
   readonly _tag: "MiddlewareBlocked"
   readonly type: MiddlewareType
-  readonly error: unknown
+  readonly error: E | SilentMiddlewareBlockedError | UnknownError
   readonly silent: boolean
   readonly statusCode: number | undefined
   readonly isBadToken: boolean
@@ -35,8 +38,8 @@ const statusCodeOf = (e: unknown): number | undefined => {
 }
 
 /** Turns a middleware failure into the value the server acts on. */
-export const toBlocked = (type: MiddlewareType, failure: unknown): MiddlewareBlocked => {
-  let error = failure
+export const toBlocked = <E>(type: MiddlewareType, failure: E | MiddlewareRejection): MiddlewareBlocked<E> => {
+  let error: unknown = failure
   let statusCode: number | undefined
   let isBadToken = false
   if (failure instanceof MiddlewareRejection) {
@@ -48,7 +51,15 @@ export const toBlocked = (type: MiddlewareType, failure: unknown): MiddlewareBlo
   if (silent) {
     error = new SilentMiddlewareBlockedError({ message: `Action was silently blocked by ${type} middleware`, type })
   }
-  return { _tag: "MiddlewareBlocked", type, error, silent, statusCode: statusCodeOf(error) ?? statusCode, isBadToken }
+  return {
+    _tag: "MiddlewareBlocked",
+    type,
+    // A MiddlewareRejection carries the error the client sees; otherwise it is the failure itself.
+    error: error as E | SilentMiddlewareBlockedError | UnknownError,
+    silent,
+    statusCode: statusCodeOf(error) ?? statusCode,
+    isBadToken
+  }
 }
 
 /**

@@ -30,7 +30,6 @@ import {
 import {
   Cause,
   Context,
-  Data,
   Effect,
   Exit,
   type Fiber,
@@ -55,6 +54,7 @@ import { MiddlewarePipeline } from "./MiddlewarePipeline.js"
 import { resolveOptions, type ServerOptions, type ServerOptionsInput } from "./Options.js"
 import * as Origins from "./Origins.js"
 import { type EventHandler, SCSocket, type SocketHost, upgradeRequest } from "./SCSocket.js"
+import { DuplicateHandlerError, ServerStartError } from "./ServerErrors.js"
 import { generateId } from "./SocketId.js"
 
 /** Every option: the server options plus the auth engine's (used when no `AuthEngine` layer is provided). */
@@ -275,6 +275,25 @@ export class SCServerCore implements SocketHost {
     })
   }
 
+  /**
+   * Registers a server-wide handler for `event` for as long as the scope lives; fails with
+   * `DuplicateHandlerError` when the event has one. (`handle` is the unscoped quick form:
+   * it replaces.) `Procedures.layer` and `Procedures.handler` build on it.
+   */
+  register(event: string, handler: EventHandler): Effect.Effect<void, DuplicateHandlerError, Scope.Scope> {
+    return Effect.acquireRelease(
+      Effect.suspend(() => {
+        if (this.handlers.has(event)) return Effect.fail(DuplicateHandlerError.of(event))
+        this.handlers.set(event, handler)
+        return Effect.void
+      }),
+      () =>
+        Effect.sync(() => {
+          if (this.handlers.get(event) === handler) this.handlers.delete(event)
+        })
+    )
+  }
+
   /** Appends a middleware to the chain of `type` (fails with `InvalidArgumentsError` for an unknown type). */
   addMiddleware<T extends MiddlewareType>(
     type: T,
@@ -445,10 +464,7 @@ const rejectUpgrade = (socket: Duplex, status: number, body: string): void => {
   )
 }
 
-/** The HTTP server could not listen (port in use, permission...). */
-export class ServerStartError extends Data.TaggedError("ServerStartError")<{
-  readonly cause: Error
-}> {}
+export { DuplicateHandlerError, ServerStartError }
 
 /**
  * The SCServer service.
@@ -603,6 +619,8 @@ export const layerExternal = (
 
 /**
  * A middleware as a layer: added when the layer is built, removed when it is released.
+ * Its requirements become the layer's (the middleware runs with the app's services); its
+ * error is what the client sees when it blocks (a tagged error goes as `name` = `_tag`).
  *
  * @example
  * ```ts
@@ -611,15 +629,17 @@ export const layerExternal = (
  * const App = NoEmpty.pipe(Layer.provideMerge(SCServer.layer({ port: 8000 })), Layer.provide(BrokerMemory.layer))
  * ```
  */
-export const middleware = <T extends MiddlewareType>(
+export const middleware = <T extends MiddlewareType, E, R = never>(
   type: T,
-  mw: Middleware<T>
-): Layer.Layer<never, InvalidArgumentsError, SCServer> =>
+  mw: Middleware<T, E, R>
+): Layer.Layer<never, InvalidArgumentsError, SCServer | R> =>
   Layer.effectDiscard(
     Effect.gen(function* () {
       const server = yield* SCServer
-      yield* Effect.acquireRelease(server.addMiddleware(type, mw), () =>
-        Effect.ignore(server.removeMiddleware(type, mw))
+      const context = yield* Effect.context<R>()
+      const run: Middleware<T> = (req) => Effect.provideContext(mw(req), context)
+      yield* Effect.acquireRelease(server.addMiddleware(type, run), () =>
+        Effect.ignore(server.removeMiddleware(type, run))
       )
     })
   )
