@@ -130,6 +130,13 @@ export const settingSpecs = {
     "sc:",
     "Prefix of every channel name in Redis, so several apps can share one Redis"
   ),
+  otlpEndpoint: spec(
+    "otlp-endpoint",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "an http:// or https:// URL",
+    "none",
+    "Export traces (OTLP over HTTP, JSON) to this collector: handshakes, middleware, procedures, publishes"
+  ),
   workers: spec(
     "workers",
     "WORKERS",
@@ -182,6 +189,8 @@ export interface Settings {
   readonly brokerUrl: string | undefined
   /** Channel-name prefix in Redis. */
   readonly brokerPrefix: string
+  /** The OTLP collector traces go to (`undefined`: no tracing). */
+  readonly otlpEndpoint: string | undefined
   readonly workers: number
   readonly smoke: boolean
 }
@@ -382,6 +391,12 @@ export const readSettings: Effect.Effect<Settings, InvalidSetting> = Effect.gen(
     "brokerPrefix",
     Config.String(settingSpecs.brokerPrefix.env).pipe(Config.withDefault("sc:"))
   )
+  const otlpEndpoint = yield* read(
+    "otlpEndpoint",
+    Config.option(
+      Config.schema(Schema.String.check(Schema.isPattern(/^https?:\/\/\S+$/)), settingSpecs.otlpEndpoint.env)
+    )
+  )
   const workers = yield* int("workers", 1, 256, 1)
   const smoke = yield* read("smoke", Config.Boolean(settingSpecs.smoke.env).pipe(Config.withDefault(false)))
   return {
@@ -399,6 +414,7 @@ export const readSettings: Effect.Effect<Settings, InvalidSetting> = Effect.gen(
     drainPeriod,
     brokerUrl,
     brokerPrefix,
+    otlpEndpoint: Option.getOrUndefined(otlpEndpoint),
     workers,
     smoke
   }

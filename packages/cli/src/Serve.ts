@@ -7,6 +7,7 @@ import * as App from "./App.js"
 import * as BrokerChoice from "./BrokerChoice.js"
 import type { Settings } from "./Config.js"
 import * as Logging from "./Logging.js"
+import * as Telemetry from "./Telemetry.js"
 import * as Workers from "./Workers.js"
 
 /** Serves until the fiber is interrupted, then drains (see `App.make`). */
@@ -17,6 +18,7 @@ export const serve = (settings: Settings): Effect.Effect<never, App.StartError> 
     Effect.scoped,
     worker === undefined ? (effect) => effect : Effect.annotateLogs({ worker }),
     Effect.provide(BrokerChoice.layer(settings.brokerUrl, settings.brokerPrefix)),
+    Effect.provide(Telemetry.layer(settings.otlpEndpoint)),
     Effect.provide(Logging.layer(settings.logFormat, settings.logLevel))
   )
 }

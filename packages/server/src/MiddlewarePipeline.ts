@@ -12,6 +12,7 @@ import {
   type MiddlewareType,
   MiddlewareTypes
 } from "./Middleware.js"
+import * as Tracing from "./Tracing.js"
 
 /**
  * Why a chain stopped. `error` is the wire error: the middleware's own failure `E`, or
@@ -62,6 +63,13 @@ export const toBlocked = <E>(type: MiddlewareType, failure: E | MiddlewareReject
   }
 }
 
+const spanAttributes = (type: MiddlewareType, req: MiddlewareRequests[MiddlewareType]): Tracing.SpanAttributes => ({
+  "sc.middleware": type,
+  "sc.socket.id": "socket" in req ? req.socket.id : undefined,
+  "sc.channel": "channel" in req ? req.channel : undefined,
+  "sc.event": "event" in req ? req.event : undefined
+})
+
 /**
  * The mutable set of middleware chains of one server.
  */
@@ -80,7 +88,11 @@ export class MiddlewarePipeline {
    * @param onDefect called with a middleware's defect (a bug in it); the client then sees a
    * generic `UnknownError` and never the defect's text.
    */
-  constructor(private readonly onDefect: (type: MiddlewareType, cause: Cause.Cause<never>) => void) {}
+  constructor(
+    private readonly onDefect: (type: MiddlewareType, cause: Cause.Cause<never>) => void,
+    /** Make a span per chain run (a tracer is installed). */
+    private readonly tracing = false
+  ) {}
 
   /** True when at least one middleware of `type` is installed (lets hot paths skip the chain). */
   has(type: MiddlewareType): boolean {
@@ -103,7 +115,7 @@ export class MiddlewarePipeline {
     if (list.length === 0) return Effect.void
     // Snapshot: middleware added or removed while a chain runs affects the next action only.
     const chain = list.slice()
-    return Effect.suspend(() => {
+    const run = Effect.suspend(() => {
       let i = 0
       const next: Effect.Effect<void, MiddlewareBlocked> = Effect.suspend(() => {
         if (i >= chain.length) return Effect.void
@@ -112,6 +124,7 @@ export class MiddlewarePipeline {
       })
       return next
     })
+    return this.tracing ? Tracing.span(true, `sc.middleware.${type}`, () => spanAttributes(type, req), run) : run
   }
 
   private step<T extends MiddlewareType>(

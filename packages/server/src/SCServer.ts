@@ -56,6 +56,7 @@ import * as Origins from "./Origins.js"
 import { type EventHandler, SCSocket, type SocketHost, upgradeRequest } from "./SCSocket.js"
 import { DuplicateHandlerError, ServerStartError } from "./ServerErrors.js"
 import { generateId } from "./SocketId.js"
+import * as Tracing from "./Tracing.js"
 
 /** Every option: the server options plus the auth engine's (used when no `AuthEngine` layer is provided). */
 export type SCServerOptions = ServerOptionsInput & AuthOptions
@@ -133,12 +134,14 @@ export class SCServerCore implements SocketHost {
     /** The Node HTTP server whose upgrades this server handles; undefined when routed by an Effect HTTP app. */
     readonly httpServer: Http.Server | undefined,
     handshakeSemaphore: Semaphore.Semaphore,
-    data: DataStoreShape
+    data: DataStoreShape,
+    /** A tracer is installed: handshakes, middleware, procedures and publishes get spans (see `Tracing`). */
+    readonly tracing = false
   ) {
     this.currentCodec = codec
     this.secure = httpServer !== undefined && "setSecureContext" in httpServer
     this.checkOrigin = Origins.compile(options.origins)
-    this.pipeline = new MiddlewarePipeline((type, cause) => this.defect(`${type} middleware`, cause))
+    this.pipeline = new MiddlewarePipeline((type, cause) => this.defect(`${type} middleware`, cause), tracing)
     this.registry = new ChannelRegistry(
       broker,
       () => this.currentCodec,
@@ -228,7 +231,8 @@ export class SCServerCore implements SocketHost {
     this.registry.removeSocket(socket, channel)
   }
   publish(channel: string, data: unknown): Effect.Effect<void, BrokerError> {
-    return this.broker.publish(channel, data)
+    const publish = this.broker.publish(channel, data)
+    return this.tracing ? Tracing.span(true, "sc.publish", () => ({ "sc.channel": channel }), publish) : publish
   }
   droppedPublication(): void {
     this.counters.droppedPublications++
@@ -503,6 +507,7 @@ export const make = (
     const authOption = yield* Effect.serviceOption(AuthEngine)
     const auth = Option.isSome(authOption) ? authOption.value : yield* AuthEngine.make(options)
     const fork = yield* FiberSet.makeRuntime<never>()
+    const tracing = yield* Tracing.enabled
     const handshakeSemaphore = yield* Semaphore.make(resolved.maxConcurrentHandshakes)
 
     const httpServer =
@@ -535,7 +540,18 @@ export const make = (
       ),
       (wss) => Effect.callback<void>((resume) => wss.close(() => resume(Effect.void)))
     )
-    const core = new SCServerCore(resolved, auth, broker, codec, fork, wss, httpServer, handshakeSemaphore, data)
+    const core = new SCServerCore(
+      resolved,
+      auth,
+      broker,
+      codec,
+      fork,
+      wss,
+      httpServer,
+      handshakeSemaphore,
+      data,
+      tracing
+    )
     yield* broker.onPublication(core.registry.deliver)
     httpServer?.on("upgrade", core.onUpgrade)
     // Finalizers run in reverse: sockets close (1001) before the WebSocket and HTTP servers.

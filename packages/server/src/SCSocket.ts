@@ -57,6 +57,7 @@ import {
   type SetAuthTokenError,
   setAuthTokenFailure
 } from "./SocketErrors.js"
+import * as Tracing from "./Tracing.js"
 import * as Dialect from "./WireDialect.js"
 import { toWireError } from "./WireError.js"
 
@@ -141,6 +142,8 @@ export interface SocketHost {
   droppedPublication(socket: SCSocket): void
   /** Counts a socket closed with 4010 for not reading. */
   slowConsumerDisconnected(socket: SCSocket): void
+  /** True when a tracer is installed: spans and log annotations are made (see `Tracing`). */
+  readonly tracing: boolean
   readonly handshakePermits: { readonly withPermit: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E> }
 }
 
@@ -590,7 +593,12 @@ export class SCSocket {
         this.completeHandshake(packet.cid, undefined, false)
         return undefined
       }
-      return this.host.handshakePermits.withPermit(this.handshake(packet.cid, packet.authToken))
+      const handshake = this.handshake(packet.cid, packet.authToken)
+      return this.host.handshakePermits.withPermit(
+        this.host.tracing
+          ? Tracing.span(true, "sc.handshake", () => ({ "sc.socket.id": this.id }), handshake)
+          : handshake
+      )
     }
     // Before the handshake (only with strictHandshake off) the rest is processed as in
     // 14.3.1; `subscribe` refuses by itself with InvalidActionError.
@@ -1203,7 +1211,12 @@ export class SCSocket {
     const handler = this.handlers?.get(event) ?? this.host.findHandler(event)
     if (handler === undefined) return
     if (hasCid(cid)) this.pendingInboundRpcs++
-    const fiber = this.host.runFork(Effect.suspend(() => handler(data, this)))
+    const run = Effect.suspend(() => handler(data, this))
+    const fiber = this.host.runFork(
+      this.host.tracing
+        ? Tracing.span(true, "sc.procedure", () => ({ "sc.socket.id": this.id, "sc.event": event }), run)
+        : run
+    )
     fiber.addObserver((exit) => {
       if (hasCid(cid)) this.pendingInboundRpcs--
       if (Exit.isSuccess(exit)) return respond(null, exit.value)
