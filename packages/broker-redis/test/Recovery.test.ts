@@ -5,7 +5,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { type RedisServer, spawnRedisServer } from "../src/testing/RedisServer.js"
-import { type ClientSocket, connect, Inbox, publish, type ServerProcess, spawnServer, subscribe } from "./clients.js"
+import {
+  type ClientSocket,
+  connect,
+  Inbox,
+  publications,
+  publish,
+  type ServerProcess,
+  spawnServer,
+  subscribe,
+  subscribeWith
+} from "./clients.js"
 
 /** Publishes until the server acknowledges; returns the errors of the attempts that failed. */
 const publishUntilAcked = async (
@@ -23,7 +33,7 @@ const publishUntilAcked = async (
   }
 }
 
-describe("recovery across a redis-server restart", () => {
+describe("recovery across a redis-server restart and across client reconnections", () => {
   let redis: RedisServer
   let servers: Array<ServerProcess> = []
   const clients: Array<ClientSocket> = []
@@ -139,5 +149,53 @@ describe("recovery across a redis-server restart", () => {
       channel,
       reason: "EpochChanged"
     })
+  })
+
+  it("a subscriber that reconnects with its last offset gets exactly what it missed, in order, then live — on the same or the other server", async () => {
+    const [a, b] = servers as [ServerProcess, ServerProcess]
+    const publisher = await client(a)
+    for (const target of [a, b]) {
+      const channel = `resume-${target.port}-${Date.now()}`
+      // First life: on A, asking for offsets.
+      const first = await client(a)
+      const firstFrames = publications(first, channel)
+      const firstInbox = new Inbox()
+      const firstAck = await subscribeWith(first, channel, { recover: true }, firstInbox)
+      expect(firstAck).toMatchObject({ offset: 0, epoch: "", replayed: 0 })
+      for (let n = 1; n <= 10; n++) expect(await publish(publisher, channel, { n })).toBeUndefined()
+      await firstInbox.atLeast(10)
+      const last = firstFrames[firstFrames.length - 1]!
+      expect(firstFrames.map((f) => f.offset)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+      first.destroy()
+
+      // Missed while away.
+      for (let n = 11; n <= 20; n++) expect(await publish(publisher, channel, { n })).toBeUndefined()
+
+      const second = await client(target)
+      const secondFrames = publications(second, channel)
+      const inbox = new Inbox()
+      const ack = await subscribeWith(second, channel, { recover: { offset: last.offset, epoch: last.epoch } }, inbox)
+      expect(ack).toEqual({ offset: 20, epoch: last.epoch, replayed: 10 })
+      for (let n = 21; n <= 25; n++) expect(await publish(publisher, channel, { n })).toBeUndefined()
+      await inbox.atLeast(15)
+      expect(await publish(publisher, channel, "end")).toBeUndefined()
+      await inbox.until((item) => item === "end")
+      expect(inbox.items).toEqual([...Array.from({ length: 15 }, (_, i) => ({ n: i + 11 })), "end"])
+      expect(secondFrames.slice(0, 15).map((f) => f.offset)).toEqual(Array.from({ length: 15 }, (_, i) => i + 11))
+      second.destroy()
+    }
+  })
+
+  it("says when it cannot: a position from a lost stream gets the gap reason", async () => {
+    const [a] = servers as [ServerProcess, ServerProcess]
+    const publisher = await client(a)
+    const channel = `gap-${Date.now()}`
+    for (let n = 1; n <= 3; n++) expect(await publish(publisher, channel, n)).toBeUndefined()
+    const subscriber = await client(a)
+    const inbox = new Inbox()
+    const ack = await subscribeWith(subscriber, channel, { recover: { offset: 7, epoch: "an-old-epoch" } }, inbox)
+    expect(ack).toMatchObject({ offset: 3, replayed: 3, gap: "EpochChanged" })
+    await inbox.atLeast(3)
+    expect(inbox.items).toEqual([1, 2, 3])
   })
 })

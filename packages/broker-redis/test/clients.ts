@@ -16,7 +16,7 @@ export interface ClientSocket {
   on(event: string, listener: (...args: Array<unknown>) => void): void
   once(event: string, listener: (...args: Array<unknown>) => void): void
   off(event: string, listener?: (...args: Array<unknown>) => void): void
-  subscribe(channel: string): ClientChannel
+  subscribe(channel: string, options?: { readonly data?: unknown }): ClientChannel
   publish(channel: string, data: unknown, callback?: (error: unknown) => void): void
 }
 export interface ClientChannel {
@@ -154,4 +154,51 @@ export const spawnServer = (brokerUrl: string): Promise<ServerProcess> =>
     const onExit = (code: number | null) => reject(new Error(`server exited with ${String(code)}:\n${stderr}`))
     child.once("exit", onExit)
     child.once("error", reject)
+  })
+
+/** A `#publish` frame as the socket received it (offset and epoch only on recovering subscriptions). */
+export interface PublishFrame {
+  readonly data: unknown
+  readonly offset: number
+  readonly epoch: string
+}
+
+const parseFrame = (message: unknown): unknown => {
+  if (typeof message !== "string" || !message.startsWith("{")) return undefined
+  try {
+    return JSON.parse(message)
+  } catch {
+    return undefined
+  }
+}
+
+/** Every `#publish` frame on `channel` that `client` receives from now on, read from the raw messages. */
+export const publications = (client: ClientSocket, channel: string): Array<PublishFrame> => {
+  const frames: Array<PublishFrame> = []
+  client.on("message", (message) => {
+    const frame = parseFrame(message) as { event?: unknown; data?: { channel?: unknown } & PublishFrame } | undefined
+    if (frame?.event === "#publish" && frame.data?.channel === channel) frames.push(frame.data)
+  })
+  return frames
+}
+
+/**
+ * Subscribes with subscribe `data` (v14 `subscribe(channel, { data })`) and resolves with
+ * the `data` of the server's answer (the v14 client does not surface it: read from the raw messages).
+ */
+export const subscribeWith = (client: ClientSocket, channel: string, data: unknown, inbox: Inbox): Promise<unknown> =>
+  new Promise((resolve, reject) => {
+    let answer: unknown
+    const onMessage = (message: unknown) => {
+      const frame = parseFrame(message) as { rid?: unknown; data?: { replayed?: unknown } } | undefined
+      if (frame?.rid !== undefined && typeof frame.data?.replayed === "number") answer = frame.data
+    }
+    client.on("message", onMessage)
+    const ch = client.subscribe(channel, { data })
+    ch.watch(inbox.push)
+    ch.on("subscribe", () => {
+      client.off("message", onMessage)
+      resolve(answer)
+    })
+    ch.on("subscribeFail", (error) => reject(error))
   })

@@ -6,11 +6,23 @@
  * unsubscribe when it returns to 0: one broker subscription per channel per process.
  * Fan-out encodes a publication once and hands the same frame to every subscribed
  * socket (a socket whose publishOut middleware rewrote the data encodes its own).
+ *
+ * Sockets that asked for recovery (see `Recovery`) get a second frame, with the
+ * publication's offset and epoch, and while they catch up from history their live
+ * publications wait in a buffer of their own.
  */
 import type { BrokerError, CodecEngine } from "@effect-socketcluster/protocol"
 import { Effect, Exit } from "effect"
 import type { BrokerShape } from "./Broker.js"
+import type { HistoryRead, StreamPosition } from "./History.js"
+import type { RecoverRequest, RecoveryAck } from "./Recovery.js"
 import { EncodedText, type Frame, type SCSocket } from "./SCSocket.js"
+
+interface Buffered {
+  readonly data: unknown
+  readonly offset: number | undefined
+  readonly epoch: string | undefined
+}
 
 interface PendingSubscription {
   readonly waiters: Array<(exit: Exit.Exit<void, BrokerError>) => void>
@@ -24,6 +36,10 @@ interface ChannelEntry {
   watchers: Set<(data: unknown) => void> | undefined
   /** "ready" once the broker carries the channel; pending while it is being asked; undefined while nobody is interested. */
   broker: "ready" | PendingSubscription | undefined
+  /** Sockets that get offsets with each publication; undefined when none asked. */
+  positioned: Set<SCSocket> | undefined
+  /** Sockets catching up from history, with the live publications they have yet to get. */
+  catchingUp: Map<SCSocket, Array<Buffered>> | undefined
 }
 
 export class ChannelRegistry {
@@ -58,7 +74,14 @@ export class ChannelRegistry {
   private entry(channel: string): ChannelEntry {
     let e = this.entries.get(channel)
     if (e === undefined) {
-      e = { sockets: undefined, exchangeInterest: 0, watchers: undefined, broker: undefined }
+      e = {
+        sockets: undefined,
+        exchangeInterest: 0,
+        watchers: undefined,
+        broker: undefined,
+        positioned: undefined,
+        catchingUp: undefined
+      }
       this.entries.set(channel, e)
     }
     return e
@@ -97,11 +120,127 @@ export class ChannelRegistry {
   addSocket(socket: SCSocket, channel: string): Effect.Effect<void, BrokerError> {
     return Effect.suspend(() => {
       const e = this.entry(channel)
-      if (e.sockets === undefined) e.sockets = socket
-      else if (e.sockets instanceof Set) e.sockets.add(socket)
-      else if (e.sockets !== socket) e.sockets = new Set([e.sockets, socket])
+      this.attach(socket, e)
       return this.ensureBroker(channel, e)
     })
+  }
+
+  private attach(socket: SCSocket, e: ChannelEntry): void {
+    if (e.sockets === undefined) e.sockets = socket
+    else if (e.sockets instanceof Set) e.sockets.add(socket)
+    else if (e.sockets !== socket) e.sockets = new Set([e.sockets, socket])
+  }
+
+  /**
+   * Subscribes `socket` with offsets on its publications and, when it says where it
+   * stands, sends it what it missed from the broker's history before any live
+   * publication. Resolves with the subscribe answer's data.
+   */
+  addRecoveringSocket(
+    socket: SCSocket,
+    channel: string,
+    request: RecoverRequest
+  ): Effect.Effect<RecoveryAck, BrokerError> {
+    return Effect.suspend(() => {
+      const e = this.entry(channel)
+      const history = this.broker.history
+      if (e.positioned === undefined) e.positioned = new Set()
+      e.positioned.add(socket)
+      const since = request.since
+      if (since !== undefined && history !== undefined) {
+        if (e.catchingUp === undefined) e.catchingUp = new Map()
+        e.catchingUp.set(socket, [])
+      }
+      this.attach(socket, e)
+      const subscribed = this.ensureBroker(channel, e)
+      if (history === undefined) return Effect.as(subscribed, { replayed: 0, gap: "NoHistory" })
+      if (since === undefined) {
+        return subscribed.pipe(
+          Effect.andThen(history.position(channel)),
+          Effect.map(
+            (position): RecoveryAck =>
+              position === undefined
+                ? { replayed: 0, gap: "NoHistory" }
+                : { offset: position.offset, epoch: position.epoch, replayed: 0 }
+          )
+        )
+      }
+      return subscribed.pipe(
+        Effect.andThen(history.read(channel, since)),
+        Effect.map((read) => this.catchUp(socket, channel, e, since, read)),
+        Effect.onError(() =>
+          Effect.sync(() => {
+            e.catchingUp?.delete(socket)
+          })
+        )
+      )
+    })
+  }
+
+  // History first, then the live publications that arrived meanwhile, minus what history covered.
+  private catchUp(
+    socket: SCSocket,
+    channel: string,
+    e: ChannelEntry,
+    since: StreamPosition,
+    read: HistoryRead
+  ): RecoveryAck {
+    const buffered = e.catchingUp?.get(socket) ?? []
+    e.catchingUp?.delete(socket)
+    if (e.catchingUp?.size === 0) e.catchingUp = undefined
+    // Unsubscribed (or gone) while the history was being read: nothing to send.
+    const still =
+      this.entries.get(channel) === e && (e.sockets === socket || (e.sockets instanceof Set && e.sockets.has(socket)))
+    if (!still) return { replayed: 0 }
+    const stats = this.broker.stats
+    const top = read.position
+    let offset = since.offset
+    let epoch = since.epoch
+    let replayed = 0
+    const send = (data: unknown, o: number | undefined, ep: string | undefined) => {
+      const frame = this.positionedFrame(channel, data, o, ep)
+      socket.deliver(channel, data, () => frame)
+    }
+    if (top !== undefined) {
+      for (const p of read.publications) {
+        send(p.data, p.offset, top.epoch)
+        replayed++
+      }
+      offset = top.offset
+      epoch = top.epoch
+    }
+    for (const item of buffered) {
+      if (item.offset !== undefined && item.epoch === epoch && item.offset <= offset) continue
+      send(item.data, item.offset, item.epoch)
+      if (item.offset !== undefined && item.epoch !== undefined) {
+        offset = item.offset
+        epoch = item.epoch
+      }
+    }
+    if (stats !== undefined) {
+      stats.recoveries++
+      stats.replayed += replayed
+      if (read.gap !== undefined) stats.gaps++
+    }
+    const ack: RecoveryAck = top === undefined ? { replayed } : { offset, epoch, replayed }
+    return read.gap === undefined ? ack : { ...ack, gap: read.gap }
+  }
+
+  private positionedFrame(
+    channel: string,
+    data: unknown,
+    offset: number | undefined,
+    epoch: string | undefined
+  ): Frame | undefined {
+    try {
+      return this.codec().encode({
+        event: "#publish",
+        data: offset === undefined ? { channel, data } : { channel, data, offset, epoch }
+      })
+    } catch (error) {
+      this.onEncodeError(error)
+      return undefined
+    }
   }
 
   /** Synchronous: from now on `socket` gets nothing from `channel`. */
@@ -114,6 +253,11 @@ export class ChannelRegistry {
     } else {
       if (e.sockets !== socket) return
       e.sockets = undefined
+    }
+    if (e.positioned !== undefined) {
+      e.positioned.delete(socket)
+      if (e.positioned.size === 0) e.positioned = undefined
+      e.catchingUp?.delete(socket)
     }
     this.release(channel, e)
   }
@@ -145,7 +289,7 @@ export class ChannelRegistry {
   }
 
   /** Fans a publication out to this process's subscribers. */
-  readonly deliver = (channel: string, data: unknown): void => {
+  readonly deliver = (channel: string, data: unknown, offset?: number, epoch?: string): void => {
     const e = this.entries.get(channel)
     if (e === undefined) return
     const sockets = e.sockets
@@ -165,9 +309,39 @@ export class ChannelRegistry {
         }
         return frame
       }
-      if (sockets instanceof Set) for (const socket of sockets) socket.deliver(channel, data, encoded)
+      if (e.positioned !== undefined) this.deliverPositioned(e, channel, data, offset, epoch, encoded)
+      else if (sockets instanceof Set) for (const socket of sockets) socket.deliver(channel, data, encoded)
       else sockets.deliver(channel, data, encoded)
     }
     if (e.exchangeInterest > 0 && e.watchers !== undefined) for (const watcher of e.watchers) watcher(data)
+  }
+
+  // The slower path, only for channels where some socket asked for recovery.
+  private deliverPositioned(
+    e: ChannelEntry,
+    channel: string,
+    data: unknown,
+    offset: number | undefined,
+    epoch: string | undefined,
+    plain: () => Frame | undefined
+  ): void {
+    const positioned = e.positioned
+    const catchingUp = e.catchingUp
+    let frame: Frame | undefined
+    let encoded = false
+    const withPosition = (): Frame | undefined => {
+      if (!encoded) {
+        encoded = true
+        frame = this.positionedFrame(channel, data, offset, epoch)
+      }
+      return frame
+    }
+    const sockets = e.sockets
+    const list = sockets === undefined ? [] : sockets instanceof Set ? sockets : [sockets]
+    for (const socket of list) {
+      const waiting = catchingUp?.get(socket)
+      if (waiting !== undefined) waiting.push({ data, offset, epoch })
+      else socket.deliver(channel, data, positioned?.has(socket) === true ? withPosition : plain)
+    }
   }
 }

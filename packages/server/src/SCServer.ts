@@ -53,6 +53,7 @@ import { isMiddlewareType, type Middleware, type MiddlewareType } from "./Middle
 import { MiddlewarePipeline } from "./MiddlewarePipeline.js"
 import { resolveOptions, type ServerOptions, type ServerOptionsInput } from "./Options.js"
 import * as Origins from "./Origins.js"
+import type { RecoverRequest, RecoveryAck } from "./Recovery.js"
 import { type EventHandler, SCSocket, type SocketHost, upgradeRequest } from "./SCSocket.js"
 import { DuplicateHandlerError, ServerStartError } from "./ServerErrors.js"
 import { generateId } from "./SocketId.js"
@@ -224,8 +225,14 @@ export class SCServerCore implements SocketHost {
     if (wasOpen) this.clients.delete(socket.id)
     else this.pendingClients.delete(socket.id)
   }
-  subscribe(socket: SCSocket, channel: string): Effect.Effect<void, BrokerError> {
-    return this.registry.addSocket(socket, channel)
+  subscribe(
+    socket: SCSocket,
+    channel: string,
+    recover?: RecoverRequest
+  ): Effect.Effect<RecoveryAck | undefined, BrokerError> {
+    return recover === undefined
+      ? Effect.as(this.registry.addSocket(socket, channel), undefined)
+      : this.registry.addRecoveringSocket(socket, channel, recover)
   }
   unsubscribe(socket: SCSocket, channel: string): void {
     this.registry.removeSocket(socket, channel)

@@ -49,6 +49,7 @@ import type { AuthState, HandshakeStatus, Respond, ServerEvent, SocketEvent } fr
 import type { MiddlewareBlocked, MiddlewarePipeline } from "./MiddlewarePipeline.js"
 import type { ServerOptions } from "./Options.js"
 import { exceedsDepth, tooShortToExceed } from "./PacketDepth.js"
+import { decodeRecoverRequest, type RecoverRequest, type RecoveryAck } from "./Recovery.js"
 import type { ServerCounters } from "./SCServer.js"
 import {
   ClientError,
@@ -132,8 +133,15 @@ export interface SocketHost {
   socketOpened(socket: SCSocket): void
   /** Removes the socket from `clients`/`pendingClients`. */
   socketClosed(socket: SCSocket, wasOpen: boolean): void
-  /** Records a subscription locally and makes sure the broker carries the channel. */
-  subscribe(socket: SCSocket, channel: string): Effect.Effect<void, BrokerError>
+  /**
+   * Records a subscription locally and makes sure the broker carries the channel; with a
+   * recovery request, also replays what the socket missed and resolves with the answer's data.
+   */
+  subscribe(
+    socket: SCSocket,
+    channel: string,
+    recover?: RecoverRequest
+  ): Effect.Effect<RecoveryAck | undefined, BrokerError>
   /** Removes a subscription locally at once (deliveries stop now); the broker catches up later. */
   unsubscribe(socket: SCSocket, channel: string): void
   publish(channel: string, data: unknown): Effect.Effect<void, BrokerError>
@@ -915,10 +923,11 @@ export class SCSocket {
   // ---------------------------------------------------------------------------
   // Pub/sub (client side of it)
 
-  private answerSubscribe(packet: SubscribePacket, error: unknown): void {
+  private answerSubscribe(packet: SubscribePacket, error: unknown, data?: unknown): void {
     if (!hasCid(packet.cid)) return
     const obj: Record<string, unknown> = { rid: packet.cid }
     if (error !== undefined) obj.error = toWireError(error)
+    else if (data !== undefined) obj.data = data
     if (packet.batch) this.queueBatch(obj)
     else this.sendObject(obj)
   }
@@ -933,7 +942,7 @@ export class SCSocket {
     expired: AuthTokenExpiredError | undefined
   ): Effect.Effect<void> | undefined {
     const host = this.host
-    const answer = (error: unknown) => this.answerSubscribe(packet, error)
+    const answer = (error: unknown, data?: unknown) => this.answerSubscribe(packet, error, data)
     if (packet.waitForAuth && expired !== undefined) {
       answer(expired)
       return undefined
@@ -970,7 +979,7 @@ export class SCSocket {
         return undefined
       }
       this.addChannel(packet.channel)
-      return host.subscribe(this, packet.channel).pipe(
+      return host.subscribe(this, packet.channel, decodeRecoverRequest(req.data)).pipe(
         Effect.matchEffect({
           onFailure: (cause) =>
             Effect.sync(() => {
@@ -982,12 +991,12 @@ export class SCSocket {
               this.emitError(error)
               answer(error)
             }),
-          onSuccess: () =>
+          onSuccess: (recovery) =>
             Effect.sync(() => {
               if (!this.channels.has(packet.channel)) return
               this.hub.emit({ _tag: "Subscribe", channel: packet.channel, options })
               host.emitServerEvent({ _tag: "Subscription", socket: this, channel: packet.channel, options })
-              answer(undefined)
+              answer(undefined, recovery)
             })
         })
       )
