@@ -55,6 +55,22 @@ const disconnectionsTotal = Metric.counter("disconnections_total", {
   description: "Sockets closed (after or during the handshake)",
   incremental: true
 })
+const historyAppends = Metric.counter("history_appends_total", {
+  description: "Publications appended to a channel history stream by this process",
+  incremental: true
+})
+const historyRecoveries = Metric.counter("history_recoveries_total", {
+  description: "Channels caught up from history (after a broker reconnection, or for a subscriber that asked)",
+  incremental: true
+})
+const historyReplayed = Metric.counter("history_replayed_total", {
+  description: "Publications delivered from history rather than live",
+  incremental: true
+})
+const historyGaps = Metric.counter("history_gaps_total", {
+  description: "Recoveries where history could not cover what was missed (new epoch, trimmed, no history)",
+  incremental: true
+})
 const publishes = Metric.counter("publishes_total", {
   description: "Publications accepted, by source (client or server)",
   incremental: true
@@ -210,6 +226,26 @@ export class ServerMetrics {
         rejectedUpgrades,
         ctx,
         counterOf(() => server.counters.rejectedUpgrades)
+      ),
+      Metric.registerUnsafe(
+        historyAppends,
+        ctx,
+        counterOf(() => server.broker.stats?.appends ?? 0)
+      ),
+      Metric.registerUnsafe(
+        historyRecoveries,
+        ctx,
+        counterOf(() => server.broker.stats?.recoveries ?? 0)
+      ),
+      Metric.registerUnsafe(
+        historyReplayed,
+        ctx,
+        counterOf(() => server.broker.stats?.replayed ?? 0)
+      ),
+      Metric.registerUnsafe(
+        historyGaps,
+        ctx,
+        counterOf(() => server.broker.stats?.gaps ?? 0)
       )
     ]
     // Touch the event-driven series so they are exported (as 0) before the first event.

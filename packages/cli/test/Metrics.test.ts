@@ -40,7 +40,11 @@ describe("/metrics", () => {
       "socketcluster_handshakes_total",
       "socketcluster_rejected_upgrades_total",
       "socketcluster_slow_consumer_disconnects_total",
-      "socketcluster_connections_total"
+      "socketcluster_connections_total",
+      "socketcluster_history_appends_total",
+      "socketcluster_history_recoveries_total",
+      "socketcluster_history_replayed_total",
+      "socketcluster_history_gaps_total"
     ]) {
       expect(
         samples.some((s) => s.name === name),
@@ -96,6 +100,33 @@ describe("/metrics", () => {
       sampleValue(after, "socketcluster_handshakes_total") - sampleValue(before, "socketcluster_handshakes_total")
     ).toBe(3)
     expect(sampleValue(after, "socketcluster_rpc_duration_ms_count", { event: "echo" })).toBe(1)
+  })
+})
+
+describe("/metrics history", () => {
+  it("counts appends, recoveries, replayed publications and gaps", async () => {
+    const before = await scrape()
+    const publisher = await connectClient(app.port)
+    for (const n of [1, 2, 3]) expect(await publish(publisher, "room/history", { text: `m${n}` })).toBeUndefined()
+    // A subscriber coming back with a position from a stream that no longer exists: 3 replayed, one gap.
+    const late = await connectClient(app.port)
+    const replayed: Array<unknown> = []
+    await new Promise((resolve, reject) => {
+      const channel = late.subscribe("room/history", { data: { recover: { offset: 9, epoch: "gone" } } })
+      channel.watch((data) => replayed.push(data))
+      channel.on("subscribe", resolve)
+      channel.on("subscribeFail", reject)
+    })
+    const after = await scrape()
+    publisher.destroy()
+    late.destroy()
+    // (The demo app's publishIn stamps each message; the texts are the publisher's.)
+    expect(replayed.map((data) => (data as { readonly text?: unknown }).text)).toEqual(["m1", "m2", "m3"])
+    const delta = (name: string) => sampleValue(after, name) - sampleValue(before, name)
+    expect(delta("socketcluster_history_appends_total")).toBe(3)
+    expect(delta("socketcluster_history_recoveries_total")).toBe(1)
+    expect(delta("socketcluster_history_replayed_total")).toBe(3)
+    expect(delta("socketcluster_history_gaps_total")).toBe(1)
   })
 })
 

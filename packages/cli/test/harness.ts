@@ -20,7 +20,7 @@ export interface ClientSocket {
   on(event: string, listener: (...args: Array<unknown>) => void): void
   once(event: string, listener: (...args: Array<unknown>) => void): void
   off(event: string, listener?: (...args: Array<unknown>) => void): void
-  subscribe(channel: string): ClientChannel
+  subscribe(channel: string, options?: { readonly data?: unknown }): ClientChannel
   publish(channel: string, data: unknown, callback?: (error: unknown) => void): void
   disconnect(code?: number): void
   destroy(): void
