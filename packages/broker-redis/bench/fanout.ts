@@ -1,11 +1,15 @@
 /**
- * Fan-out benchmark (not a test): deliveries per second to subscribed sockets with
+ * Fan-out benchmark (not a test): deliveries per second to subscribed sockets, and the
+ * publication rate behind them, with channel history on and off, for
  *
- *   memory   one server process, the in-memory broker (packages/server/examples/start.ts)
- *   redis    two server processes sharing one Redis (examples/start-redis.ts); half the
- *            subscribers on each, the publisher on the first
+ *   memory   one server process, the in-memory broker
+ *   redis    two server processes sharing one Redis; half the subscribers on each, the
+ *            publishers on the first
+ *   cluster  the same two processes on a 3-node Redis Cluster (sharded mode), started here
  *
- *   ./dev tsx packages/broker-redis/bench/fanout.ts [--subscribers 400] [--batch 50] [--publishers 50] [--seconds 5] [--rounds 3]
+ * (all of them examples/start-redis.ts, picked by environment variables).
+ *
+ *   ./dev tsx packages/broker-redis/bench/fanout.ts [--subscribers 400] [--batch 50] [--publishers 50] [--seconds 5] [--rounds 3] [--modes memory,redis,cluster]
  *
  * Closed loop: publisher sockets send a batch of publications (fire-and-forget
  * `#publish`, round-robin over the publishers), wait until every subscriber received all
@@ -20,6 +24,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
+import { spawnRedisCluster } from "../src/testing/RedisCluster.js"
 import { useRedisServer } from "../src/testing/RedisServer.js"
 
 const { values: args } = parseArgs({
@@ -28,7 +33,8 @@ const { values: args } = parseArgs({
     batch: { type: "string", default: "50" },
     publishers: { type: "string", default: "50" },
     seconds: { type: "string", default: "5" },
-    rounds: { type: "string", default: "3" }
+    rounds: { type: "string", default: "3" },
+    modes: { type: "string", default: "memory,redis,cluster" }
   }
 })
 const subscribers = Number(args.subscribers)
@@ -38,8 +44,9 @@ const seconds = Number(args.seconds)
 const rounds = Number(args.rounds)
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
-const memoryServer = here("../../server/examples/start.ts")
-const redisServer = here("../examples/start-redis.ts")
+const serverFile = here("../examples/start-redis.ts")
+type Broker = "memory" | "redis" | "cluster"
+const brokers = args.modes.split(",").filter((m): m is Broker => m === "memory" || m === "redis" || m === "cluster")
 
 interface Server {
   readonly port: number
@@ -166,32 +173,49 @@ const measure = async (ports: ReadonlyArray<number>): Promise<number> => {
 }
 
 const redis = await useRedisServer()
-const results: Record<"memory" | "redis", Array<number>> = { memory: [], redis: [] }
+const cluster = brokers.includes("cluster") ? await spawnRedisCluster() : undefined
+const envOf = (broker: Broker): Record<string, string> =>
+  broker === "memory"
+    ? { BROKER: "memory" }
+    : broker === "redis"
+      ? { BROKER_URL: redis.url }
+      : { BROKER_CLUSTER_NODES: cluster?.urls.join(",") ?? "" }
+const modes = brokers.flatMap((broker) => (["on", "off"] as const).map((history) => ({ broker, history })))
+const results = new Map<string, Array<number>>(modes.map((m) => [`${m.broker}/${m.history}`, []]))
 try {
   for (let round = 1; round <= rounds; round++) {
-    const memory = await startServer(memoryServer, {})
-    results.memory.push(await measure([memory.port]))
-    await memory.stop()
-    const pair = await Promise.all([
-      startServer(redisServer, { BROKER_URL: redis.url }),
-      startServer(redisServer, { BROKER_URL: redis.url })
-    ])
-    results.redis.push(await measure(pair.map((s) => s.port)))
-    await Promise.all(pair.map((s) => s.stop()))
-    console.log(
-      `round ${round}: memory ${Math.round(results.memory.at(-1) ?? 0)}/s, redis ${Math.round(results.redis.at(-1) ?? 0)}/s`
-    )
+    const line: Array<string> = []
+    for (const mode of modes) {
+      const env = { ...envOf(mode.broker), BROKER_HISTORY: mode.history }
+      const servers = await Promise.all(
+        Array.from({ length: mode.broker === "memory" ? 1 : 2 }, () => startServer(serverFile, env))
+      )
+      const rate = await measure(servers.map((s) => s.port))
+      await Promise.all(servers.map((s) => s.stop()))
+      results.get(`${mode.broker}/${mode.history}`)?.push(rate)
+      line.push(`${mode.broker}/${mode.history} ${Math.round(rate)}/s`)
+    }
+    console.log(`round ${round}: ${line.join(", ")}`)
   }
 } finally {
   await redis.stop()
+  await cluster?.stop()
 }
 
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
 console.log(
   `\n${subscribers} subscribers, ${publisherCount} publishers, batches of ${batch}, ${seconds} s per run, ${rounds} rounds (median)`
 )
-console.log("| broker | processes | deliveries/s |")
-console.log("|---|---|---|")
-console.log(`| memory | 1 | ${Math.round(median(results.memory))} |`)
-console.log(`| redis | 2 | ${Math.round(median(results.redis))} |`)
+console.log("| broker | processes | history | deliveries/s | publications/s | on / off |")
+console.log("|---|---|---|---|---|---|")
+for (const broker of brokers) {
+  const off = median(results.get(`${broker}/off`) ?? [])
+  for (const history of ["on", "off"] as const) {
+    const rate = median(results.get(`${broker}/${history}`) ?? [])
+    const ratio = history === "on" && off > 0 ? `${(rate / off).toFixed(2)}x` : ""
+    console.log(
+      `| ${broker} | ${broker === "memory" ? 1 : 2} | ${history} | ${Math.round(rate)} | ${Math.round(rate / subscribers)} | ${ratio} |`
+    )
+  }
+}
 process.exit(0)

@@ -33,7 +33,7 @@
 import { Broker, History } from "@effect-socketcluster/server"
 import { Config, Duration, Effect, Latch, Layer, PubSub, Redacted, Schedule, type Scope, Stream } from "effect"
 import { createClient } from "redis"
-import * as Payload from "./internal/Payload.js"
+import * as Delivery from "./internal/Delivery.js"
 import * as ReconnectStrategy from "./internal/ReconnectStrategy.js"
 import { Recovery } from "./internal/Recovery.js"
 import * as StreamScripts from "./internal/StreamScripts.js"
@@ -130,16 +130,8 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
     const started = <A>(effect: Effect.Effect<A, Broker.BrokerError>): Effect.Effect<A, Broker.BrokerError> =>
       Effect.suspend(() => (everConnected ? effect : Effect.andThen(ready, effect)))
 
-    const deliver = (channel: string, data: unknown, offset?: number, epoch?: string): void => {
-      for (const handler of handlers) {
-        try {
-          handler(channel, data, offset, epoch)
-        } catch (error) {
-          // A throwing handler must not break the Redis reply parser (node-redis calls us from inside it).
-          Effect.runFork(Effect.logWarning("BrokerRedis: publication handler threw", error))
-        }
-      }
-    }
+    // A throwing handler must not break the Redis reply parser (node-redis calls us from inside it).
+    const deliver = Delivery.makeDeliver(handlers, "BrokerRedis")
 
     // The scripts are loaded on every (re)connection before the first EVALSHA goes out: an
     // EVALSHA answered NOSCRIPT and retried as EVAL would overtake later publications.
@@ -183,15 +175,14 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
     }
 
     const readHistory = async (channel: string, since: History.StreamPosition): Promise<History.HistoryRead> => {
-      if (policyOf(channel) === undefined) return { publications: [], position: undefined, gap: "NoHistory" }
+      if (policyOf(channel) === undefined) return Delivery.noHistory
       const reply = await evalScript(StreamScripts.read, [
         StreamScripts.streamKey(prefix, channel),
         StreamScripts.metaKey(prefix, channel),
         String(since.offset),
         since.epoch
       ])
-      const { top, retained } = StreamScripts.parseRead(reply, Payload.decode)
-      return History.readFrom(since, top, retained)
+      return Delivery.historyRead(reply, since)
     }
 
     const readPosition = async (client: typeof publisher, channel: string): Promise<History.StreamPosition> => {
@@ -208,12 +199,7 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
 
     const onMessage = (message: string, redisChannel: string): void => {
       const channel = redisChannel.slice(prefix.length)
-      if (!live.has(channel)) return
-      const announcement = StreamScripts.parseAnnouncement(message)
-      if (announcement === undefined) return deliver(channel, Payload.decode(message))
-      const data = Payload.decode(announcement.payload)
-      if (recovery.has(channel)) recovery.announce(channel, announcement.offset, announcement.epoch, data)
-      else deliver(channel, data, announcement.offset, announcement.epoch)
+      if (live.has(channel)) Delivery.receive(channel, message, recovery, deliver)
     }
 
     const batcher = new SubscriptionBatcher((command: SubscriptionCommand, channels) => {
@@ -340,13 +326,7 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
         }),
       publish: (channel, data) =>
         started(
-          Effect.suspend(() => {
-            let message: string
-            try {
-              message = Payload.encode(data)
-            } catch (error) {
-              return Effect.fail(new Broker.BrokerError({ message: `Cannot encode publication: ${describe(error)}` }))
-            }
+          Effect.flatMap(Delivery.encodePublication(data), (message) => {
             const policy = policyOf(channel)
             const sent =
               policy === undefined
@@ -363,12 +343,7 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
                   ]).then(() => {
                     stats.appends++
                   })
-            return Effect.callback<void, Broker.BrokerError>((resume) => {
-              sent.then(
-                () => resume(Effect.void),
-                (error: unknown) => resume(Effect.fail(unavailable(error)))
-              )
-            })
+            return Delivery.settle(sent, unavailable)
           })
         ),
       onPublication: (handler) => Broker.addHandler(handlers, handler),

@@ -3,4 +3,5 @@
  * effect-socketcluster servers running as several processes or on several hosts.
  */
 export * as BrokerRedis from "./BrokerRedis.js"
+export * as BrokerRedisCluster from "./BrokerRedisCluster.js"
 export * as DataStoreRedis from "./DataStoreRedis.js"

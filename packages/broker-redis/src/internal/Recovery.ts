@@ -61,6 +61,17 @@ export class Recovery {
     })
   }
 
+  /**
+   * Catches `channel` up from history now (its live publications wait meanwhile): for a
+   * channel whose position was read before its subscription took effect.
+   */
+  resync(channel: string): Promise<void> {
+    const state = this.channels.get(channel)
+    if (state === undefined) return Promise.resolve()
+    state.buffer ??= []
+    return this.catchUp(channel, state, false)
+  }
+
   /** Where `channel`'s stream stood right after it was subscribed. */
   settle(channel: string, position: History.StreamPosition): void {
     const state = this.channels.get(channel)
@@ -130,7 +141,7 @@ export class Recovery {
     return true
   }
 
-  private async catchUp(channel: string, state: Tracked): Promise<void> {
+  private async catchUp(channel: string, state: Tracked, counted = true): Promise<void> {
     if (state.reading) {
       state.again = true
       return
@@ -149,7 +160,7 @@ export class Recovery {
           return
         }
         if (this.channels.get(channel) !== state || this.suspended) return
-        this.host.stats.recoveries++
+        if (counted) this.host.stats.recoveries++
         if (read.gap !== undefined) {
           this.host.stats.gaps++
           this.host.notice({ _tag: "HistoryGap", channel, reason: read.gap, previous, position: read.position })

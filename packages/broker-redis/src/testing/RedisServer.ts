@@ -16,7 +16,8 @@ export interface RedisServer {
 }
 
 // redis-server has no "port 0": ask the kernel for a free port, release it, hand it over.
-const freePort = (): Promise<number> =>
+/** A port free on the loopback interface right now. */
+export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = Net.createServer()
     server.once("error", reject)
@@ -59,7 +60,8 @@ const launch = (port: number): Promise<ChildProcess> =>
     child.once("error", onError)
   })
 
-const terminate = (child: ChildProcess): Promise<void> =>
+/** Stops a child process (SIGTERM) and waits for it to exit. */
+export const terminate = (child: ChildProcess): Promise<void> =>
   new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve()
     child.once("exit", () => resolve())

@@ -1,0 +1,66 @@
+/**
+ * What the single-node and the cluster broker share on the way in: handing a Redis
+ * message to the publication handlers, through history recovery for history channels.
+ */
+import { Broker, History } from "@effect-socketcluster/server"
+import { Effect } from "effect"
+import * as Payload from "./Payload.js"
+import type { Recovery } from "./Recovery.js"
+import * as StreamScripts from "./StreamScripts.js"
+
+/** Calls every handler; a throwing handler is logged and does not stop the others (nor the Redis reply parser). */
+export const makeDeliver =
+  (handlers: ReadonlySet<Broker.PublicationHandler>, label: string) =>
+  (channel: string, data: unknown, offset?: number, epoch?: string): void => {
+    for (const handler of handlers) {
+      try {
+        handler(channel, data, offset, epoch)
+      } catch (error) {
+        Effect.runFork(Effect.logWarning(`${label}: publication handler threw`, error))
+      }
+    }
+  }
+
+/** A message on `channel` (already known to be live): plain, or an announcement with offset and epoch. */
+export const receive = (
+  channel: string,
+  message: string,
+  recovery: Recovery,
+  deliver: ReturnType<typeof makeDeliver>
+): void => {
+  const announcement = StreamScripts.parseAnnouncement(message)
+  if (announcement === undefined) return deliver(channel, Payload.decode(message))
+  const data = Payload.decode(announcement.payload)
+  if (recovery.has(channel)) recovery.announce(channel, announcement.offset, announcement.epoch, data)
+  else deliver(channel, data, announcement.offset, announcement.epoch)
+}
+
+/** The answer to a history read from the reply of the `read` script. */
+export const historyRead = (reply: unknown, since: History.StreamPosition): History.HistoryRead => {
+  const { top, retained } = StreamScripts.parseRead(reply, Payload.decode)
+  return History.readFrom(since, top, retained)
+}
+
+/** The answer for a channel whose history is off. */
+export const noHistory: History.HistoryRead = { publications: [], position: undefined, gap: "NoHistory" }
+
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+/** Encodes publication data for Redis, or fails with the `BrokerError` the publisher gets. */
+export const encodePublication = (data: unknown): Effect.Effect<string, Broker.BrokerError> =>
+  Effect.try({
+    try: () => Payload.encode(data),
+    catch: (error) => new Broker.BrokerError({ message: `Cannot encode publication: ${describe(error)}` })
+  })
+
+/** Settles a Redis command's promise into the publisher's answer. */
+export const settle = (
+  sent: Promise<unknown>,
+  unavailable: (error: unknown) => Broker.BrokerError
+): Effect.Effect<void, Broker.BrokerError> =>
+  Effect.callback<void, Broker.BrokerError>((resume) => {
+    sent.then(
+      () => resume(Effect.void),
+      (error: unknown) => resume(Effect.fail(unavailable(error)))
+    )
+  })
