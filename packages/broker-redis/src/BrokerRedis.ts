@@ -35,7 +35,6 @@ import { Config, Duration, Effect, Latch, Layer, PubSub, Redacted, Schedule, typ
 import { createClient } from "redis"
 import * as Delivery from "./internal/Delivery.js"
 import * as ReconnectStrategy from "./internal/ReconnectStrategy.js"
-import { Recovery } from "./internal/Recovery.js"
 import * as StreamScripts from "./internal/StreamScripts.js"
 import { SubscriptionBatcher, type SubscriptionCommand } from "./internal/SubscriptionBatcher.js"
 
@@ -104,7 +103,6 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
     // The subscriber keeps its offline queue: an UNSUBSCRIBE issued during an outage is sent after the resubscription.
     const subscriber = publisher.duplicate({ socket: socket(), disableOfflineQueue: false })
 
-    const handlers = new Set<Broker.PublicationHandler>()
     /** Channels (without prefix) this process carries; messages on other channels are stragglers and dropped. */
     const live = new Set<string>()
     /** Channels whose UNSUBSCRIBE was lost to an outage; sent again on recovery. */
@@ -129,9 +127,6 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
     // up); once started, an outage fails fast instead.
     const started = <A>(effect: Effect.Effect<A, Broker.BrokerError>): Effect.Effect<A, Broker.BrokerError> =>
       Effect.suspend(() => (everConnected ? effect : Effect.andThen(ready, effect)))
-
-    // A throwing handler must not break the Redis reply parser (node-redis calls us from inside it).
-    const deliver = Delivery.makeDeliver(handlers, "BrokerRedis")
 
     // The scripts are loaded on every (re)connection before the first EVALSHA goes out: an
     // EVALSHA answered NOSCRIPT and retried as EVAL would overtake later publications.
@@ -186,20 +181,19 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
     }
 
     const readPosition = async (client: typeof publisher, channel: string): Promise<History.StreamPosition> => {
-      const [offset, epoch] = await client.hmGet(StreamScripts.metaKey(prefix, channel), ["o", "e"])
-      return { offset: Number(offset ?? 0), epoch: epoch ?? "" }
+      return Delivery.positionFrom(await client.hmGet(StreamScripts.metaKey(prefix, channel), ["o", "e"]))
     }
 
-    const recovery = new Recovery({
-      deliver,
+    const { recovery, receive, onPublication } = Delivery.makeInbound({
+      label: "BrokerRedis",
       read: readHistory,
-      notice: (notice) => PubSub.publishUnsafe(notices, notice),
+      notices,
       stats
     })
 
     const onMessage = (message: string, redisChannel: string): void => {
       const channel = redisChannel.slice(prefix.length)
-      if (live.has(channel)) Delivery.receive(channel, message, recovery, deliver)
+      if (live.has(channel)) receive(channel, message)
     }
 
     const batcher = new SubscriptionBatcher((command: SubscriptionCommand, channels) => {
@@ -334,19 +328,14 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
                 : evalScript(StreamScripts.append, [
                     StreamScripts.streamKey(prefix, channel),
                     StreamScripts.metaKey(prefix, channel),
-                    prefix + channel,
-                    message,
-                    String(policy.length),
-                    String(policy.ageMs ?? 0),
-                    metaTtl,
-                    "PUBLISH"
+                    ...StreamScripts.appendArgs(policy, prefix + channel, message, metaTtl, "PUBLISH")
                   ]).then(() => {
                     stats.appends++
                   })
             return Delivery.settle(sent, unavailable)
           })
         ),
-      onPublication: (handler) => Broker.addHandler(handlers, handler),
+      onPublication,
       ready,
       notices: Stream.fromPubSub(notices),
       history: {

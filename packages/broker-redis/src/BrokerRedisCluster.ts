@@ -23,7 +23,6 @@ import { createCluster } from "redis"
 import { defaultReconnect } from "./BrokerRedis.js"
 import * as Delivery from "./internal/Delivery.js"
 import * as ReconnectStrategy from "./internal/ReconnectStrategy.js"
-import { Recovery } from "./internal/Recovery.js"
 import * as StreamScripts from "./internal/StreamScripts.js"
 
 /** Options of {@link make} / {@link layer}. */
@@ -65,7 +64,6 @@ export const make = (options: BrokerRedisClusterOptions): Effect.Effect<Broker.B
         disableOfflineQueue: true
       }
     })
-    const handlers = new Set<Broker.PublicationHandler>()
     const live = new Set<string>()
     const notices = yield* Effect.acquireRelease(PubSub.unbounded<Broker.BrokerNotice>(), PubSub.shutdown)
     const connected = Latch.makeUnsafe(false)
@@ -87,7 +85,6 @@ export const make = (options: BrokerRedisClusterOptions): Effect.Effect<Broker.B
       started(Effect.tryPromise({ try: f, catch: unavailable }))
 
     const shardChannel = (channel: string) => `${prefix}{${channel}}`
-    const deliver = Delivery.makeDeliver(handlers, "BrokerRedisCluster")
     // EVAL rather than EVALSHA: the script would have to be loaded on every master, and a
     // NOSCRIPT retry would let a publication overtake the next one. Redis caches the compiled script.
     const evalScript = (script: StreamScripts.Script, channel: string, args: ReadonlyArray<string>) => {
@@ -107,18 +104,17 @@ export const make = (options: BrokerRedisClusterOptions): Effect.Effect<Broker.B
       return Delivery.historyRead(reply, since)
     }
     const readPosition = async (channel: string): Promise<History.StreamPosition> => {
-      const [offset, epoch] = await cluster.hmGet(StreamScripts.metaKey(prefix, channel), ["o", "e"])
-      return { offset: Number(offset ?? 0), epoch: epoch ?? "" }
+      return Delivery.positionFrom(await cluster.hmGet(StreamScripts.metaKey(prefix, channel), ["o", "e"]))
     }
-    const recovery = new Recovery({
-      deliver,
+    const { recovery, receive, onPublication } = Delivery.makeInbound({
+      label: "BrokerRedisCluster",
       read: readHistory,
-      notice: (notice) => PubSub.publishUnsafe(notices, notice),
+      notices,
       stats
     })
     const onMessage = (message: string, redisChannel: string): void => {
       const channel = redisChannel.slice(prefix.length + 1, -1)
-      if (live.has(channel)) Delivery.receive(channel, message, recovery, deliver)
+      if (live.has(channel)) receive(channel, message)
     }
 
     // A node connection that comes back may have missed publications: every channel catches up.
@@ -183,29 +179,17 @@ export const make = (options: BrokerRedisClusterOptions): Effect.Effect<Broker.B
             const sent =
               policy === undefined
                 ? cluster.sPublish(shardChannel(channel), message)
-                : evalScript(StreamScripts.append, channel, [
-                    shardChannel(channel),
-                    message,
-                    String(policy.length),
-                    String(policy.ageMs ?? 0),
-                    metaTtl,
-                    "SPUBLISH"
-                  ]).then(() => {
+                : evalScript(
+                    StreamScripts.append,
+                    channel,
+                    StreamScripts.appendArgs(policy, shardChannel(channel), message, metaTtl, "SPUBLISH")
+                  ).then(() => {
                     stats.appends++
                   })
             return Delivery.settle(sent, unavailable)
           })
         ),
-      onPublication: (handler) =>
-        Effect.acquireRelease(
-          Effect.sync(() => {
-            handlers.add(handler)
-          }),
-          () =>
-            Effect.sync(() => {
-              handlers.delete(handler)
-            })
-        ),
+      onPublication,
       ready,
       notices: Stream.fromPubSub(notices),
       history: {

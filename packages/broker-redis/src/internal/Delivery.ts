@@ -3,9 +3,9 @@
  * message to the publication handlers, through history recovery for history channels.
  */
 import { Broker, History } from "@effect-socketcluster/server"
-import { Effect } from "effect"
+import { Effect, PubSub, type Scope } from "effect"
 import * as Payload from "./Payload.js"
-import type { Recovery } from "./Recovery.js"
+import { Recovery } from "./Recovery.js"
 import * as StreamScripts from "./StreamScripts.js"
 
 /** Calls every handler; a throwing handler is logged and does not stop the others (nor the Redis reply parser). */
@@ -64,3 +64,41 @@ export const settle = (
       (error: unknown) => resume(Effect.fail(unavailable(error)))
     )
   })
+
+/** The inbound side of a Redis broker: its handlers, its recovery, and what a Redis message does. */
+export interface Inbound {
+  readonly deliver: ReturnType<typeof makeDeliver>
+  readonly recovery: Recovery
+  /** A message on a live `channel`. */
+  readonly receive: (channel: string, message: string) => void
+  /** `BrokerShape.onPublication`. */
+  readonly onPublication: (handler: Broker.PublicationHandler) => Effect.Effect<void, never, Scope.Scope>
+}
+
+export const makeInbound = (options: {
+  readonly label: string
+  readonly read: (channel: string, since: History.StreamPosition) => Promise<History.HistoryRead>
+  readonly notices: PubSub.PubSub<Broker.BrokerNotice>
+  readonly stats: Broker.BrokerStats
+}): Inbound => {
+  const handlers = new Set<Broker.PublicationHandler>()
+  const deliver = makeDeliver(handlers, options.label)
+  const recovery = new Recovery({
+    deliver,
+    read: options.read,
+    notice: (notice) => PubSub.publishUnsafe(options.notices, notice),
+    stats: options.stats
+  })
+  return {
+    deliver,
+    recovery,
+    receive: (channel, message) => receive(channel, message, recovery, deliver),
+    onPublication: (handler) => Broker.addHandler(handlers, handler)
+  }
+}
+
+/** A channel's position from `HMGET <meta> o e`. */
+export const positionFrom = ([offset, epoch]: ReadonlyArray<string | null | undefined>): History.StreamPosition => ({
+  offset: Number(offset ?? 0),
+  epoch: epoch ?? ""
+})

@@ -55,6 +55,15 @@ redis.call(ARGV[6], ARGV[1], offset .. ':' .. epoch .. ':' .. ARGV[2])
 return offset
 `)
 
+/** The ARGV of {@link append} for one publication. */
+export const appendArgs = (
+  policy: History.ResolvedPolicy,
+  announceOn: string,
+  payload: string,
+  metaTtlMs: string,
+  command: "PUBLISH" | "SPUBLISH"
+): ReadonlyArray<string> => [announceOn, payload, String(policy.length), String(policy.ageMs ?? 0), metaTtlMs, command]
+
 /**
  * KEYS: stream, meta. ARGV: offset and epoch of the reader. Returns
  * `[top, epoch, entries]` with the entries after the reader's offset (the whole stream

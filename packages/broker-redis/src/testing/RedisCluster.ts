@@ -4,11 +4,11 @@
  * `redis-cli --cluster create`, each master owning a third of the slots, no replicas.
  * Missing binaries fail the test; nothing is skipped.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { type ChildProcess, execFile } from "node:child_process"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { freePort, terminate } from "./RedisServer.js"
+import { freePort, launchRedisServer, terminate } from "./RedisServer.js"
 
 export interface RedisCluster {
   /** `redis://127.0.0.1:<port>` of every node. */
@@ -18,48 +18,16 @@ export interface RedisCluster {
 }
 
 const launchNode = (dir: string, port: number, busPort: number): Promise<ChildProcess> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(
-      "redis-server",
-      [
-        "--port",
-        String(port),
-        "--cluster-port",
-        String(busPort),
-        "--bind",
-        "127.0.0.1",
-        "--cluster-enabled",
-        "yes",
-        "--cluster-config-file",
-        `nodes-${port}.conf`,
-        "--dir",
-        dir,
-        "--save",
-        "",
-        "--appendonly",
-        "no"
-      ],
-      { stdio: ["ignore", "pipe", "pipe"] }
-    )
-    let output = ""
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      if (output.includes("Ready to accept connections")) {
-        child.stdout?.off("data", onData)
-        child.off("exit", onExit)
-        child.stdout?.resume()
-        resolve(child)
-      }
-    }
-    const onExit = (code: number | null) =>
-      reject(new Error(`redis-server (cluster node) exited with ${String(code)}:\n${output}`))
-    child.stdout?.on("data", onData)
-    child.stderr?.on("data", (chunk: Buffer) => {
-      output += chunk.toString()
-    })
-    child.once("exit", onExit)
-    child.once("error", (error) => reject(new Error(`cannot start redis-server: ${error.message}`)))
-  })
+  launchRedisServer(port, [
+    "--cluster-enabled",
+    "yes",
+    "--cluster-port",
+    String(busPort),
+    "--cluster-config-file",
+    `nodes-${port}.conf`,
+    "--dir",
+    dir
+  ])
 
 const redisCli = (args: ReadonlyArray<string>): Promise<string> =>
   new Promise((resolve, reject) =>

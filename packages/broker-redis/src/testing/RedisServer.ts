@@ -28,11 +28,24 @@ export const freePort = (): Promise<number> =>
     })
   })
 
-const launch = (port: number): Promise<ChildProcess> =>
+/** Starts `redis-server` on loopback `port` without persistence (plus `args`) and waits until it accepts connections. */
+export const launchRedisServer = (port: number, args: ReadonlyArray<string> = []): Promise<ChildProcess> =>
   new Promise((resolve, reject) => {
     const child = spawn(
       "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "notice"],
+      [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--loglevel",
+        "notice",
+        ...args
+      ],
       { stdio: ["ignore", "pipe", "pipe"] }
     )
     let output = ""
@@ -71,7 +84,7 @@ export const terminate = (child: ChildProcess): Promise<void> =>
 /** Spawns a private redis-server on a free port. */
 export const spawnRedisServer = async (): Promise<RedisServer> => {
   const port = await freePort()
-  let child: ChildProcess | undefined = await launch(port)
+  let child: ChildProcess | undefined = await launchRedisServer(port)
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -81,7 +94,7 @@ export const spawnRedisServer = async (): Promise<RedisServer> => {
     },
     restart: async () => {
       if (child !== undefined) await terminate(child)
-      child = await launch(port)
+      child = await launchRedisServer(port)
     }
   }
 }
