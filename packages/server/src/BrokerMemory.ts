@@ -8,7 +8,7 @@
  * by length and age per channel pattern), so that clients can recover missed
  * publications after a reconnection to the same process.
  */
-import { Effect, Layer, Stream } from "effect"
+import { Duration, Effect, Layer, Stream } from "effect"
 import { addHandler, Broker, type BrokerShape, makeStats, type PublicationHandler } from "./Broker.js"
 import * as History from "./History.js"
 
@@ -16,7 +16,15 @@ import * as History from "./History.js"
 export interface BrokerMemoryOptions {
   /** Channel history (default: `History.defaultPolicy` for every channel). */
   readonly history?: History.HistoryConfig | undefined
+  /**
+   * How long a channel's offset and epoch outlive its last publication (default 1 day,
+   * as with Redis): then the channel is forgotten and its next publication starts a new epoch.
+   */
+  readonly historyMetaTtl?: Duration.Input | undefined
 }
+
+/** How often (at most) a publication sweeps idle channels out. */
+const sweepIntervalMs = 10_000
 
 interface Entry {
   readonly offset: number
@@ -28,6 +36,8 @@ interface Entry {
 interface MemoryStream {
   readonly epoch: string
   top: number
+  /** When the last publication was made. */
+  lastAt: number
   entries: Array<Entry>
   head: number
 }
@@ -41,8 +51,8 @@ const trim = (stream: MemoryStream, policy: History.ResolvedPolicy, now: number)
     const cutoff = now - policy.ageMs
     while (head < entries.length && entries[head]!.at < cutoff) head++
   }
-  // Compact once the dropped prefix outgrows what is kept: amortised O(1) per publication.
-  if (head > policy.length) {
+  // Compact once the dropped prefix outgrows what is kept (amortised O(1) per publication), or all aged out.
+  if (head > policy.length || (head > 0 && head === entries.length)) {
     stream.entries = entries.slice(head)
     head = 0
   }
@@ -57,6 +67,21 @@ export const makeWith = (options: BrokerMemoryOptions): Effect.Effect<BrokerShap
     const handlers = new Set<PublicationHandler>()
     const streams = new Map<string, MemoryStream>()
     const stats = makeStats()
+    const metaTtlMs = Duration.toMillis(Duration.fromInputUnsafe(options.historyMetaTtl ?? "1 day"))
+    let nextSweep = Date.now() + sweepIntervalMs
+
+    // Idle channels would otherwise hold their last publications (and a map entry) forever.
+    const sweep = (now: number): void => {
+      nextSweep = now + sweepIntervalMs
+      for (const [channel, stream] of streams) {
+        if (now - stream.lastAt > metaTtlMs) {
+          streams.delete(channel)
+          continue
+        }
+        const policy = policyOf(channel)
+        if (policy !== undefined) trim(stream, policy, now)
+      }
+    }
 
     const positionOf = (channel: string): History.StreamPosition | undefined => {
       if (policyOf(channel) === undefined) return undefined
@@ -83,13 +108,15 @@ export const makeWith = (options: BrokerMemoryOptions): Effect.Effect<BrokerShap
           }
           let stream = streams.get(channel)
           if (stream === undefined) {
-            stream = { epoch: newEpoch(), top: 0, entries: [], head: 0 }
+            stream = { epoch: newEpoch(), top: 0, lastAt: 0, entries: [], head: 0 }
             streams.set(channel, stream)
           }
           const offset = ++stream.top
           const now = Date.now()
+          stream.lastAt = now
           stream.entries.push({ offset, data, at: now })
           trim(stream, policy, now)
+          if (now >= nextSweep) sweep(now)
           stats.appends++
           if (!subscribed.has(channel)) return
           for (const handler of handlers) handler(channel, data, offset, stream.epoch)
