@@ -36,18 +36,17 @@ const script = (source: string): Script => ({ source, sha: createHash("sha1").up
 export const append = script(`
 local offset = redis.call('HINCRBY', KEYS[2], 'o', 1)
 local epoch = redis.call('HGET', KEYS[2], 'e')
+local age = tonumber(ARGV[4])
+local t
+if not epoch or age > 0 then t = redis.call('TIME') end
 if not epoch then
-  local t = redis.call('TIME')
   epoch = t[1] .. '.' .. t[2]
   redis.call('HSET', KEYS[2], 'e', epoch)
   redis.call('DEL', KEYS[1])
 end
 redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[3], '*', 'o', offset, 'd', ARGV[2])
-local age = tonumber(ARGV[4])
 if age > 0 then
-  local t = redis.call('TIME')
-  local cutoff = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - age
-  redis.call('XTRIM', KEYS[1], 'MINID', cutoff)
+  redis.call('XTRIM', KEYS[1], 'MINID', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - age)
   redis.call('PEXPIRE', KEYS[1], age)
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
