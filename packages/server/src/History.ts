@@ -71,8 +71,9 @@ export interface HistoricPublication {
  * - `Trimmed`: some of the publications after the position were dropped (length or age).
  * - `Rewound`: the stream is behind the position (restored from an older snapshot).
  * - `NoHistory`: history is off for the channel.
+ * - `Unavailable`: the history could not be read (the broker delivers live from there on).
  */
-export type GapReason = "EpochChanged" | "Trimmed" | "Rewound" | "NoHistory"
+export type GapReason = "EpochChanged" | "Trimmed" | "Rewound" | "NoHistory" | "Unavailable"
 
 /** The answer to a history read. */
 export interface HistoryRead {

@@ -125,6 +125,19 @@ export class Recovery {
     return { channels: pending.length, replayed: this.host.stats.replayed - before }
   }
 
+  private giveUp(channel: string, state: Tracked, previous: History.StreamPosition): void {
+    this.host.stats.gaps++
+    this.host.notice({ _tag: "HistoryGap", channel, reason: "Unavailable", previous, position: undefined })
+    const buffer = state.buffer ?? []
+    state.buffer = undefined
+    for (const item of buffer) {
+      if (item.epoch === state.epoch && item.offset <= state.offset) continue
+      state.offset = item.offset
+      state.epoch = item.epoch
+      this.host.deliver(channel, item.data, item.offset, item.epoch)
+    }
+  }
+
   // Delivers when `offset` is the next publication; drops duplicates. False: something was missed.
   private accept(channel: string, state: Tracked, offset: number, epoch: string, data: unknown): boolean {
     if (state.pending) {
@@ -156,7 +169,9 @@ export class Recovery {
         try {
           read = await this.host.read(channel, previous)
         } catch {
-          // The connection failed again; the next resumeAll retries.
+          // The connection failed again: the next resumeAll retries. Connected but unreadable:
+          // say so and let live delivery go on rather than hold the channel forever.
+          if (!this.suspended && this.channels.get(channel) === state) this.giveUp(channel, state, previous)
           return
         }
         if (this.channels.get(channel) !== state || this.suspended) return
