@@ -139,6 +139,8 @@ describe("delivery under load", () => {
         }
         assert.strictEqual(server.counters.droppedPublications, 0)
       }),
-    30_000
+    // 10M deliveries take 20–28 s when the rest of the suite shares the two cores; the
+    // budget is for a loaded CI machine, the rate is measured by the benchmark, not here.
+    90_000
   )
 })
