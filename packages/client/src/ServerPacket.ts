@@ -14,7 +14,7 @@ import { Option, Schema } from "effect"
  * - `SetAuthToken` / `RemoveAuthToken`: the server signed in or out (`cid` when it wants an ack).
  * - `KickOut`: the server removed the client from `channel`.
  * - `Disconnect`: v1's `#disconnect` packet, sent just before the close frame.
- * - `Event`: any other event (an emit; a `cid` when the server expects an answer).
+ * - `Event`: every other event (an emit; a `cid` when the server expects an answer).
  * - `Raw`: not a packet.
  *
  * @since 0.1.0
