@@ -7,6 +7,7 @@
  */
 
 export * as Arbitraries from "./Arbitraries.js"
+export * from "./Classify.js"
 export * from "./CloseCodes.js"
 export * from "./Codec.js"
 export * from "./Errors.js"
