@@ -11,7 +11,7 @@
  */
 import cluster, { type Worker } from "node:cluster"
 import { Deferred, Duration, Effect, FiberSet, Redacted } from "effect"
-import { InvalidSetting, invalidLine, type Settings } from "./Config.js"
+import { type InvalidSetting, invalidSetting, type Settings } from "./Config.js"
 
 /** `true` in a worker process started by {@link runPrimary}. */
 export const isWorker = (): boolean => cluster.isWorker
@@ -23,13 +23,10 @@ export const workerNumber = (): string | undefined => (cluster.isWorker ? proces
 export const checkBroker = (settings: Settings): Effect.Effect<void, InvalidSetting> =>
   settings.workers > 1 && settings.brokerUrl === undefined
     ? Effect.fail(
-        new InvalidSetting({
-          setting: "workers",
-          message: invalidLine(
-            "workers",
-            `${settings.workers} workers need a Redis broker (--broker redis://...); with the memory broker each process would only see its own publications`
-          )
-        })
+        invalidSetting(
+          "workers",
+          `${settings.workers} workers need a Redis broker (--broker redis://...); with the memory broker each process would only see its own publications`
+        )
       )
     : Effect.void
 
