@@ -7,7 +7,7 @@
  * v14 events, v14 callbacks into core actions, and keeps one `SCServerSocket` per core
  * socket.
  */
-import { randomBytes, randomUUID } from "node:crypto"
+import { randomUUID } from "node:crypto"
 import { EventEmitter } from "node:events"
 import type * as Http from "node:http"
 import {
@@ -24,112 +24,28 @@ import {
   SCServer as Core,
   Middleware as CoreMiddleware,
   type SCSocket as CoreSocket,
-  type Events,
   Options
 } from "@effect-socketcluster/server"
-import { Cause, Effect, Exit, Layer, Schema, Scope } from "effect"
+import { Cause, Effect, Exit, Layer, Scope } from "effect"
 import * as AuthEngineAdapter from "./AuthEngineAdapter.js"
 import * as BrokerEngineAdapter from "./BrokerEngineAdapter.js"
 import { type ExchangeHost, SCExchange } from "./Exchange.js"
 import * as Middleware from "./Middleware.js"
+import { type MiddlewareRequests, type MiddlewareType, makeRequestBuilders } from "./MiddlewareRequests.js"
 import * as OptionWarnings from "./OptionWarnings.js"
 import { SCServerSocket } from "./SCServerSocket.js"
+import { emitServerEvent } from "./ServerEvents.js"
+import {
+  authOptionsOf,
+  coreInputOf,
+  decodeCoreOptions,
+  mergeOptions,
+  type SCServerOptions,
+  v14Defaults
+} from "./ServerOptions.js"
 
-/** The v14 options (spec server-api.md §2) plus the core's hardening knobs. */
-export interface SCServerOptions {
-  httpServer?: Http.Server | undefined
-  /** An Effect `Layer<Broker>` (e.g. `BrokerRedis.layer(...)`) or a v14 EventEmitter engine (e.g. sc-simple-broker's). */
-  brokerEngine?: Layer.Layer<Broker.Broker, unknown> | BrokerEngineAdapter.V14BrokerEngine | undefined
-  /** Builds `server.exchange` (the framework passes its clustered exchange); default `new SCExchange(host)`. */
-  exchangeFactory?: ((host: ExchangeHost) => SCExchange) | undefined
-  path?: string | undefined
-  origins?: string | undefined
-  handshakeTimeout?: number | undefined
-  ackTimeout?: number | undefined
-  pingInterval?: number | undefined
-  pingTimeout?: number | undefined
-  pingTimeoutDisabled?: boolean | undefined
-  allowClientPublish?: boolean | undefined
-  socketChannelLimit?: number | undefined
-  maxPayload?: number | undefined
-  perMessageDeflate?: boolean | Record<string, unknown> | undefined
-  appName?: string | undefined
-  authKey?: string | undefined
-  authPrivateKey?: string | undefined
-  authPublicKey?: string | undefined
-  authAlgorithm?: string | undefined
-  authVerifyAlgorithms?: Array<string> | undefined
-  authDefaultExpiry?: number | undefined
-  authSignAsync?: boolean | undefined
-  authVerifyAsync?: boolean | undefined
-  authEngine?: AuthEngineAdapter.V14AuthEngine | undefined
-  codecEngine?: CodecEngine | undefined
-  pubSubBatchDuration?: number | null | undefined
-  middlewareEmitWarnings?: boolean | undefined
-  strictHandshake?: boolean | undefined
-  /** `1`, `2` or `"auto"` (default): see the core option `protocolVersion`. */
-  protocolVersion?: 1 | 2 | "auto" | undefined
-  [option: string]: unknown
-}
-
-/** The v14 middleware `req` of each type (`socket` is the v14 socket). */
-export interface MiddlewareRequests {
-  readonly handshakeWS: CoreMiddleware.MiddlewareRequests["handshakeWS"]["request"]
-  readonly handshakeSC: { readonly socket: SCServerSocket }
-  readonly authenticate: { readonly socket: SCServerSocket; readonly authToken: unknown }
-  readonly subscribe: {
-    readonly socket: SCServerSocket
-    readonly channel: string
-    readonly waitForAuth: boolean
-    data: unknown
-    readonly authTokenExpiredError?: unknown
-  }
-  readonly publishIn: {
-    readonly socket: SCServerSocket
-    readonly channel: string
-    data: unknown
-    ackData: unknown
-    readonly authTokenExpiredError?: unknown
-  }
-  readonly publishOut: { readonly socket: SCServerSocket; readonly channel: string; data: unknown; useCache: boolean }
-  readonly emit: {
-    readonly socket: SCServerSocket
-    readonly event: string
-    data: unknown
-    readonly authTokenExpiredError?: unknown
-  }
-}
-
-export type MiddlewareType = CoreMiddleware.MiddlewareType
-
-const v14Defaults = {
-  path: "/socketcluster/",
-  wsEngine: "ws",
-  wsEngineServerOptions: {},
-  origins: "*:*",
-  handshakeTimeout: 10000,
-  ackTimeout: 10000,
-  pingInterval: 8000,
-  pingTimeout: 20000,
-  pingTimeoutDisabled: false,
-  allowClientPublish: true,
-  authDefaultExpiry: 86400,
-  authSignAsync: false,
-  authVerifyAsync: true,
-  pubSubBatchDuration: null,
-  middlewareEmitWarnings: true,
-  strictHandshake: true
-}
-
-const decodeCoreOptions = Schema.decodeUnknownSync(Options.ServerOptionsInput, { onExcessProperty: "ignore" })
-
-const withoutUndefined = (options: Record<string, unknown>): Record<string, unknown> => {
-  const out: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(options)) if (value !== undefined) out[key] = value
-  return out
-}
-
-const stringOption = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined)
+export type { MiddlewareRequests, MiddlewareType } from "./MiddlewareRequests.js"
+export type { SCServerOptions } from "./ServerOptions.js"
 
 /**
  * The SocketCluster v14 server. Build it with `attach(httpServer, options)` or
@@ -170,6 +86,7 @@ export class SCServer extends EventEmitter {
   private idGenerator: (() => string) | undefined
   private ownsHttpServer = false
   private disposed: Promise<void> | undefined
+  private readonly requestBuilders = makeRequestBuilders((socket) => this.socketOf(socket))
 
   constructor(options: SCServerOptions = {}) {
     super()
@@ -188,12 +105,7 @@ export class SCServer extends EventEmitter {
           "The brokerEngine option must be an Effect Layer<Broker> or a v14 broker engine (subscribeSocket, unsubscribeSocket, publish, ready event)"
       })
     }
-    const merged: Record<string, unknown> = { ...v14Defaults, ...withoutUndefined(options) }
-    if (merged.authKey === undefined && merged.authPrivateKey === undefined && merged.authPublicKey === undefined) {
-      merged.authKey = randomBytes(32).toString("hex")
-      options.authKey = String(merged.authKey)
-    }
-    if (typeof merged.appName !== "string" || merged.appName === "") merged.appName = randomUUID()
+    const merged = mergeOptions(options)
     this.options = merged
     this.httpServer = httpServer
     this.brokerEngine = brokerEngine
@@ -204,19 +116,7 @@ export class SCServer extends EventEmitter {
       options.exchangeFactory === undefined ? new SCExchange(exchangeHost) : options.exchangeFactory(exchangeHost)
     this.signingKey = merged.authPrivateKey ?? merged.authKey
     this.verifyingKey = merged.authPublicKey ?? merged.authKey
-    const authKey = stringOption(merged.authKey)
-    const authPrivateKey = stringOption(merged.authPrivateKey)
-    const authPublicKey = stringOption(merged.authPublicKey)
-    const authAlgorithm = stringOption(merged.authAlgorithm)
-    this.authOptions = {
-      allowWeakKeys: true,
-      ...(authKey === undefined ? {} : { authKey }),
-      ...(authPrivateKey === undefined ? {} : { authPrivateKey }),
-      ...(authPublicKey === undefined ? {} : { authPublicKey }),
-      ...(authAlgorithm === undefined ? {} : { authAlgorithm }),
-      ...(options.authVerifyAlgorithms === undefined ? {} : { authVerifyAlgorithms: options.authVerifyAlgorithms }),
-      ...(typeof merged.authDefaultExpiry === "number" ? { authDefaultExpiry: merged.authDefaultExpiry } : {})
-    }
+    this.authOptions = authOptionsOf(merged, options.authVerifyAlgorithms)
     this.v14Auth = options.authEngine
 
     const self = this
@@ -231,14 +131,7 @@ export class SCServer extends EventEmitter {
     const scope = this.scope
     const brokerLayer: Layer.Layer<Broker.Broker, unknown> | undefined =
       brokerEngine === undefined || Layer.isLayer(brokerEngine) ? brokerEngine : BrokerEngineAdapter.layer(brokerEngine)
-    // The core's own defaults for these are stricter than v14's; a v14 app keeps v14's.
-    const coreInput = {
-      ...withoutUndefined(merged),
-      socketChannelLimit: merged.socketChannelLimit ?? null,
-      maxConnections: merged.maxConnections ?? null,
-      maxPayload: merged.maxPayload ?? 100 * 1024 * 1024,
-      allowPingIntervalOverTimeout: true
-    }
+    const coreInput = coreInputOf(merged)
     const init = Effect.gen({ self: this }, function* () {
       yield* Options.resolveOptions(coreInput)
       const coreOptions = decodeCoreOptions(coreInput)
@@ -284,7 +177,7 @@ export class SCServer extends EventEmitter {
   private attachCore(core: Core.SCServerCore): void {
     this.coreValue = core
     if (this.idGenerator !== undefined) core.generateId = this.idGenerator
-    core.hub.listen(this.onCoreEvent)
+    core.hub.listen((event) => emitServerEvent(this, (socket) => this.socketOf(socket), event))
     for (const action of this.pending.splice(0)) action(core)
     setImmediate(() => {
       if (!core.isReady) return
@@ -322,70 +215,6 @@ export class SCServer extends EventEmitter {
       this.sockets.set(core, socket)
     }
     return socket
-  }
-
-  private readonly onCoreEvent = (event: Events.ServerEvent): void => {
-    switch (event._tag) {
-      case "Ready":
-        return
-      case "Error":
-        this.emit("error", event.error)
-        return
-      case "Warning":
-        this.emit("warning", event.error)
-        return
-      case "Notice":
-        this.emit("notice", event.notice)
-        return
-      case "Handshake": {
-        const socket = this.socketOf(event.socket)
-        this.emit("_handshake", socket)
-        this.emit("handshake", socket)
-        return
-      }
-      case "Connection": {
-        const socket = this.socketOf(event.socket)
-        this.emit("_connection", socket, event.status)
-        this.emit("connection", socket, event.status)
-        return
-      }
-      case "ConnectionAbort": {
-        const socket = this.socketOf(event.socket)
-        this.emit("_connectionAbort", socket, event.code, event.data)
-        this.emit("connectionAbort", socket, event.code, event.data)
-        return
-      }
-      case "Disconnection": {
-        const socket = this.socketOf(event.socket)
-        this.emit("_disconnection", socket, event.code, event.data)
-        this.emit("disconnection", socket, event.code, event.data)
-        return
-      }
-      case "Closure": {
-        const socket = this.socketOf(event.socket)
-        this.emit("_closure", socket, event.code, event.data)
-        this.emit("closure", socket, event.code, event.data)
-        return
-      }
-      case "Subscription":
-        this.emit("subscription", this.socketOf(event.socket), event.channel, event.options)
-        return
-      case "Unsubscription":
-        this.emit("unsubscription", this.socketOf(event.socket), event.channel)
-        return
-      case "Authentication":
-        this.emit("authentication", this.socketOf(event.socket), event.authToken)
-        return
-      case "Deauthentication":
-        this.emit("deauthentication", this.socketOf(event.socket), event.oldAuthToken)
-        return
-      case "AuthenticationStateChange":
-        this.emit("authenticationStateChange", this.socketOf(event.socket), event.change)
-        return
-      case "BadSocketAuthToken":
-        this.emit("badSocketAuthToken", this.socketOf(event.socket), event.info)
-        return
-    }
   }
 
   // Properties ----------------------------------------------------------------------
@@ -429,23 +258,29 @@ export class SCServer extends EventEmitter {
   private option<K extends keyof Options.ServerOptions>(key: K): Options.ServerOptions[K] | undefined {
     return this.coreValue?.options[key]
   }
+  /** A core option, or v14's default while the core is not built. */
+  private v14Option<K extends keyof Options.ServerOptions & keyof typeof v14Defaults>(
+    key: K
+  ): NonNullable<Options.ServerOptions[K]> | (typeof v14Defaults)[K] {
+    return this.coreValue?.options[key] ?? v14Defaults[key]
+  }
   get ackTimeout(): number {
-    return this.option("ackTimeout") ?? v14Defaults.ackTimeout
+    return this.v14Option("ackTimeout")
   }
   get handshakeTimeout(): number {
-    return this.option("handshakeTimeout") ?? v14Defaults.handshakeTimeout
+    return this.v14Option("handshakeTimeout")
   }
   get pingInterval(): number {
-    return this.option("pingInterval") ?? v14Defaults.pingInterval
+    return this.v14Option("pingInterval")
   }
   get pingTimeout(): number {
-    return this.option("pingTimeout") ?? v14Defaults.pingTimeout
+    return this.v14Option("pingTimeout")
   }
   get pingTimeoutDisabled(): boolean {
-    return this.option("pingTimeoutDisabled") ?? v14Defaults.pingTimeoutDisabled
+    return this.v14Option("pingTimeoutDisabled")
   }
   get allowClientPublish(): boolean {
-    return this.option("allowClientPublish") ?? v14Defaults.allowClientPublish
+    return this.v14Option("allowClientPublish")
   }
   get perMessageDeflate(): unknown {
     return this.option("perMessageDeflate")
@@ -454,13 +289,13 @@ export class SCServer extends EventEmitter {
     return this.option("socketChannelLimit")
   }
   get origins(): string {
-    return this.option("origins") ?? v14Defaults.origins
+    return this.v14Option("origins")
   }
   get middlewareEmitWarnings(): boolean {
-    return this.option("middlewareEmitWarnings") ?? v14Defaults.middlewareEmitWarnings
+    return this.v14Option("middlewareEmitWarnings")
   }
   get strictHandshake(): boolean {
-    return this.option("strictHandshake") ?? v14Defaults.strictHandshake
+    return this.v14Option("strictHandshake")
   }
   get authSignAsync(): boolean {
     return this.options.authSignAsync === true
@@ -625,82 +460,6 @@ export class SCServer extends EventEmitter {
     const exp: unknown = Reflect.get(token, "exp")
     return typeof exp === "number" && Date.now() > exp * 1000
   }
-
-  // Middleware requests: v14's `req` shapes over the core's requests. Writable fields
-  // write through, so a change made by a v14 middleware is what the core uses.
-  private readonly requestBuilders: {
-    readonly [K in MiddlewareType]: (req: CoreMiddleware.MiddlewareRequests[K]) => MiddlewareRequests[K]
-  } = {
-    handshakeWS: (req) => req.request,
-    handshakeSC: (req) => ({ socket: this.socketOf(req.socket) }),
-    authenticate: (req) => ({ socket: this.socketOf(req.socket), authToken: req.authToken }),
-    subscribe: (req) =>
-      withExpiry(
-        {
-          socket: this.socketOf(req.socket),
-          channel: req.channel,
-          waitForAuth: req.waitForAuth,
-          get data() {
-            return req.data
-          },
-          set data(value: unknown) {
-            req.data = value
-          }
-        },
-        req.authTokenExpiredError
-      ),
-    publishIn: (req) =>
-      withExpiry(
-        {
-          socket: this.socketOf(req.socket),
-          channel: req.channel,
-          get data() {
-            return req.data
-          },
-          set data(value: unknown) {
-            req.data = value
-          },
-          get ackData() {
-            return req.ackData
-          },
-          set ackData(value: unknown) {
-            req.ackData = value
-          }
-        },
-        req.authTokenExpiredError
-      ),
-    publishOut: (req) => ({
-      socket: this.socketOf(req.socket),
-      channel: req.channel,
-      get data() {
-        return req.data
-      },
-      set data(value: unknown) {
-        req.data = value
-      },
-      useCache: false
-    }),
-    emit: (req) =>
-      withExpiry(
-        {
-          socket: this.socketOf(req.socket),
-          event: req.event,
-          get data() {
-            return req.data
-          },
-          set data(value: unknown) {
-            req.data = value
-          }
-        },
-        req.authTokenExpiredError
-      )
-  }
-}
-
-// v14 sets `authTokenExpiredError` only when the token expired.
-const withExpiry = <R extends object>(req: R, expired: unknown): R & { authTokenExpiredError?: unknown } => {
-  if (expired !== undefined) Object.assign(req, { authTokenExpiredError: expired })
-  return req
 }
 
 /** v14 `attach`: an SCServer handling the WebSocket upgrades of `httpServer` (sets `options.httpServer`). */
