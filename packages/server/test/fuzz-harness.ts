@@ -15,8 +15,18 @@ import * as SCServer from "../src/SCServer.js"
 export type FuzzAction =
   | { readonly _tag: "Text"; readonly frame: string }
   | { readonly _tag: "Binary"; readonly bytes: Uint8Array }
-  | { readonly _tag: "Close"; readonly code: number }
+  | { readonly _tag: "Close"; readonly code: number; readonly reason?: string }
   | { readonly _tag: "Terminate" }
+
+/**
+ * One fuzz client: its actions, the protocol it asks for on the upgrade URL
+ * (`?scProtocolVersion=`) and how it answers pings: v1 (`#1` → `#2`), v2 (`''` → `''`) or not at all.
+ */
+export interface FuzzClient {
+  readonly actions: ReadonlyArray<FuzzAction>
+  readonly query?: "1" | "2" | undefined
+  readonly pong: "#2" | "" | "none"
+}
 
 const maxPayload = 64 * 1024
 const channels = ["a", "b", "c", "x".repeat(300), "__proto__", "constructor"]
@@ -118,14 +128,20 @@ const onceClosed = (ws: WebSocket) =>
     ws.once("close", () => resolve())
   })
 
+/** What the server's close frames looked like (v2 puts the reason there: at most 123 bytes). */
+export const closeFrames: Array<{ readonly code: number; readonly reasonBytes: number }> = []
+
 /** Opens a raw client; resolves undefined when the upgrade fails. */
-const open = (port: number) =>
+const open = (port: number, client: Omit<FuzzClient, "actions"> = { pong: "#2" }) =>
   new Promise<WebSocket | undefined>((resolve) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/socketcluster/`, { perMessageDeflate: false })
+    const query = client.query === undefined ? "" : `?scProtocolVersion=${client.query}`
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/socketcluster/${query}`, { perMessageDeflate: false })
     ws.on("error", () => resolve(undefined))
+    const ping = client.pong === "#2" ? "#1" : ""
     ws.on("message", (frame: Buffer) => {
-      if (frame.toString() === "#1") ws.send("#2")
+      if (client.pong !== "none" && frame.toString() === ping) ws.send(client.pong)
     })
+    ws.on("close", (code, reason) => closeFrames.push({ code, reasonBytes: reason.length }))
     ws.once("open", () => resolve(ws))
   })
 
@@ -196,21 +212,28 @@ const liveChannels = (server: SCServer.SCServerCore) => {
  * the sockets still open, the registry exactly their channels, and after every client
  * closed, no socket and no channel is left and a fresh client still handshakes and echoes.
  */
-export const runScenario = async (
+export const runScenario = (
   server: SCServer.SCServerCore,
   clients: ReadonlyArray<ReadonlyArray<FuzzAction>>
-): Promise<void> => {
+): Promise<void> =>
+  runClients(
+    server,
+    clients.map((actions) => ({ actions, pong: "#2" }))
+  )
+
+/** {@link runScenario} for clients that pick their protocol and pong form. */
+export const runClients = async (server: SCServer.SCServerCore, clients: ReadonlyArray<FuzzClient>): Promise<void> => {
   const port = server.sourcePort!
-  const sockets = await Promise.all(clients.map(() => open(port)))
+  const sockets = await Promise.all(clients.map((client) => open(port, client)))
   await Promise.all(
-    clients.map(async (actions, i) => {
+    clients.map(async ({ actions }, i) => {
       const ws = sockets[i]
       if (ws === undefined) return
       for (const a of actions) {
         if (ws.readyState !== WebSocket.OPEN) return
         if (a._tag === "Text") ws.send(a.frame)
         else if (a._tag === "Binary") ws.send(a.bytes, { binary: true })
-        else if (a._tag === "Close") ws.close(a.code)
+        else if (a._tag === "Close") ws.close(a.code, a.reason)
         else ws.terminate()
         // Let the server interleave the clients' frames.
         if ((a._tag === "Text" && a.frame.length > 1000) || Math.random() < 0.2) {
