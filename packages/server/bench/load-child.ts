@@ -293,3 +293,5 @@ process.on("message", (message: { readonly cmd: string; readonly token?: string 
   }
 })
 send({ type: "ready" })
+// The driving script is gone (killed, crashed): do not linger holding thousands of sockets.
+process.on("disconnect", () => process.exit(0))

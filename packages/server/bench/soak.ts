@@ -96,7 +96,7 @@ const soak = (server: SCServer.SCServerCore) =>
     const started = Date.now()
     const gc = (globalThis as { gc?: () => void }).gc
     const header =
-      "| t (s) | sockets | RSS MiB | heap used / total MiB | external MiB | ELD p50 ms | ELD p99 ms | ELD max ms | churned | published | delivered | lost | RPC p99 ms |"
+      "| t (s) | sockets | RSS MiB | heap used / total MiB | external MiB | ELD p50 ms | ELD p99 ms | ELD max ms | churned | closed unexpectedly | failed reconnections | published | delivered | lost | RPC p99 ms |"
     console.log(header)
     const times: Array<number> = []
     const rss: Array<number> = []
@@ -119,7 +119,7 @@ const soak = (server: SCServer.SCServerCore) =>
         heap.push(memory.heapUsed / 1024 / 1024)
         external.push(memory.external / 1024 / 1024)
       }
-      const row = `| ${Math.round(t)} | ${server.clientsCount} | ${mib(memory.rss)} | ${mib(memory.heapUsed)} / ${mib(memory.heapTotal)} | ${mib(memory.external)} | ${eld} | ${s.churned} | ${s.published} | ${s.received} | ${s.lost} | ${s.rpcP99.toFixed(1)} |`
+      const row = `| ${Math.round(t)} | ${server.clientsCount} | ${mib(memory.rss)} | ${mib(memory.heapUsed)} / ${mib(memory.heapTotal)} | ${mib(memory.external)} | ${eld} | ${s.churned} | ${s.closedUnexpectedly} | ${s.churnFailed} | ${s.published} | ${s.received} | ${s.lost} | ${s.rpcP99.toFixed(1)} |`
       rows.push(row)
       console.log(row)
     }
