@@ -30,38 +30,19 @@
  * )
  * ```
  */
-import { Broker, History } from "@effect-socketcluster/server"
-import { Config, Duration, Effect, Latch, Layer, PubSub, Redacted, Schedule, type Scope, Stream } from "effect"
+import { Broker } from "@effect-socketcluster/server"
+import { Config, Duration, Effect, Layer, PubSub, Redacted, Schedule, type Scope, Stream } from "effect"
 import { createClient } from "redis"
+import * as Channels from "./internal/Channels.js"
 import * as Delivery from "./internal/Delivery.js"
 import * as ReconnectStrategy from "./internal/ReconnectStrategy.js"
 import * as StreamScripts from "./internal/StreamScripts.js"
 import { SubscriptionBatcher, type SubscriptionCommand } from "./internal/SubscriptionBatcher.js"
 
 /** Options of {@link make} / {@link layer}. */
-export interface BrokerRedisOptions {
+export interface BrokerRedisOptions extends Channels.CommonOptions {
   /** `redis://[[user][:password]@]host[:port][/db]`, or `rediss://` for TLS. */
   readonly url: string | Redacted.Redacted<string>
-  /**
-   * Prepended to every channel name in Redis, so that several apps can share one Redis
-   * (default `"sc:"`). Processes of one app must use the same prefix.
-   */
-  readonly prefix?: string | undefined
-  /** How long one connection attempt may take, and how long `ready` waits for the first one (default 5 seconds). */
-  readonly connectTimeout?: Duration.Input | undefined
-  /**
-   * Delays between reconnection attempts, restarted for each outage (input: the
-   * connection error). Default {@link defaultReconnect}. When it ends the broker stops
-   * reconnecting and stays unavailable.
-   */
-  readonly reconnect?: Schedule.Schedule<unknown, Error> | undefined
-  /** Channel history per channel-name pattern (default: `History.defaultPolicy` for every channel). */
-  readonly history?: History.HistoryConfig | undefined
-  /**
-   * How long a channel's offset and epoch outlive its last publication (default 1 day).
-   * After that the next publication starts a new epoch.
-   */
-  readonly historyMetaTtl?: Duration.Input | undefined
 }
 
 /**
@@ -74,11 +55,6 @@ export const defaultReconnect: Schedule.Schedule<unknown, Error> = Schedule.min(
   Schedule.spaced("500 millis")
 ]).pipe(Schedule.jittered)
 
-const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
-
-const unavailable = (error: unknown) =>
-  new Broker.BrokerError({ message: `Redis broker unavailable: ${describe(error)}` })
-
 /**
  * Builds a Redis broker (scoped: closing the scope closes both connections). Does not
  * wait for Redis: the first connection is made in the background and `ready` waits
@@ -86,11 +62,8 @@ const unavailable = (error: unknown) =>
  */
 export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerShape, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const prefix = options.prefix ?? "sc:"
-    const policyOf = History.compile(options.history)
-    const metaTtl = String(Duration.toMillis(Duration.fromInputUnsafe(options.historyMetaTtl ?? "1 day")))
-    const stats = Broker.makeStats()
     const connectTimeout = Duration.fromInputUnsafe(options.connectTimeout ?? "5 seconds")
+    const prefix = options.prefix ?? "sc:"
     const schedule = options.reconnect ?? defaultReconnect
     // Each connection has its own strategy: the schedule's state is per outage and per connection.
     const socket = () => ({
@@ -107,26 +80,9 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
     const live = new Set<string>()
     /** Channels whose UNSUBSCRIBE was lost to an outage; sent again on recovery. */
     const strayed = new Set<string>()
-    const notices = yield* Effect.acquireRelease(PubSub.unbounded<Broker.BrokerNotice>(), PubSub.shutdown)
-    const connected = Latch.makeUnsafe(false)
     let everConnected = false
     let lostAt: number | undefined
     let subscriberDropped = false
-
-    const ready: Effect.Effect<void, Broker.BrokerError> = connected.await.pipe(
-      Effect.timeoutOrElse({
-        duration: connectTimeout,
-        orElse: () =>
-          Effect.fail(
-            new Broker.BrokerError({ message: `Redis broker not connected within ${Duration.format(connectTimeout)}` })
-          )
-      })
-    )
-
-    // Before the first connection, wait for it (a server accepts sockets before the broker is
-    // up); once started, an outage fails fast instead.
-    const started = <A>(effect: Effect.Effect<A, Broker.BrokerError>): Effect.Effect<A, Broker.BrokerError> =>
-      Effect.suspend(() => (everConnected ? effect : Effect.andThen(ready, effect)))
 
     // The scripts are loaded on every (re)connection before the first EVALSHA goes out: an
     // EVALSHA answered NOSCRIPT and retried as EVAL would overtake later publications.
@@ -169,27 +125,28 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
       })
     }
 
-    const readHistory = async (channel: string, since: History.StreamPosition): Promise<History.HistoryRead> => {
-      if (policyOf(channel) === undefined) return Delivery.noHistory
-      const reply = await evalScript(StreamScripts.read, [
-        StreamScripts.streamKey(prefix, channel),
-        StreamScripts.metaKey(prefix, channel),
-        String(since.offset),
-        since.epoch
-      ])
-      return Delivery.historyRead(reply, since)
-    }
-
-    const readPosition = async (client: typeof publisher, channel: string): Promise<History.StreamPosition> => {
-      return Delivery.positionFrom(await client.hmGet(StreamScripts.metaKey(prefix, channel), ["o", "e"]))
-    }
-
-    const { recovery, receive, onPublication } = Delivery.makeInbound({
-      label: "BrokerRedis",
-      read: readHistory,
-      notices,
-      stats
-    })
+    const channels = yield* Channels.make(
+      options,
+      "Redis broker",
+      {
+        evalScript: (script, channel, args) =>
+          evalScript(script, [
+            StreamScripts.streamKey(prefix, channel),
+            StreamScripts.metaKey(prefix, channel),
+            ...args
+          ]),
+        readMeta: (channel) => publisher.hmGet(StreamScripts.metaKey(prefix, channel), ["o", "e"]),
+        pubSubChannel: (channel) => prefix + channel,
+        publish: (redisChannel, message) => publisher.publish(redisChannel, message),
+        publishCommand: "PUBLISH"
+      },
+      // Before the first connection, wait for it (a server accepts sockets before the broker is
+      // up); once started, an outage fails fast instead.
+      (ready) => (effect) => Effect.suspend(() => (everConnected ? effect : Effect.andThen(ready, effect)))
+    )
+    const { connected, notices, unavailable, policyOf } = channels
+    const { recovery, receive, onPublication } = channels.inbound
+    const { started } = channels
 
     const onMessage = (message: string, redisChannel: string): void => {
       const channel = redisChannel.slice(prefix.length)
@@ -205,7 +162,11 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
       // live delivery began.
       const settled = channels.flatMap((channel) =>
         recovery.has(channel)
-          ? [readPosition(subscriber, channel).then((position) => recovery.settle(channel, position))]
+          ? [
+              subscriber
+                .hmGet(StreamScripts.metaKey(prefix, channel), ["o", "e"])
+                .then((meta) => recovery.settle(channel, Delivery.positionFrom(meta)))
+            ]
           : []
       )
       return settled.length === 0 ? subscribed : Promise.all([subscribed, ...settled])
@@ -232,7 +193,7 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
       if (!everConnected || lostAt !== undefined) return
       recovery.suspend()
       lostAt = Date.now()
-      PubSub.publishUnsafe(notices, { _tag: "ConnectionLost", message: describe(error) })
+      PubSub.publishUnsafe(notices, { _tag: "ConnectionLost", message: Channels.describe(error) })
     }
 
     const onReady = (): void => {
@@ -248,12 +209,7 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
       const resubscribed = subscriberDropped ? live.size : 0
       subscriberDropped = false
       PubSub.publishUnsafe(notices, { _tag: "ConnectionRestored", downtimeMs, resubscribed })
-      recovery.resumeAll().then(
-        ({ channels, replayed }) => {
-          if (channels > 0) PubSub.publishUnsafe(notices, { _tag: "Recovered", channels, replayed })
-        },
-        () => undefined
-      )
+      channels.recoverAll()
     }
 
     for (const client of [publisher, subscriber]) {
@@ -318,35 +274,12 @@ export const make = (options: BrokerRedisOptions): Effect.Effect<Broker.BrokerSh
             )
           })
         }),
-      publish: (channel, data) =>
-        started(
-          Effect.flatMap(Delivery.encodePublication(data), (message) => {
-            const policy = policyOf(channel)
-            const sent =
-              policy === undefined
-                ? publisher.publish(prefix + channel, message)
-                : evalScript(StreamScripts.append, [
-                    StreamScripts.streamKey(prefix, channel),
-                    StreamScripts.metaKey(prefix, channel),
-                    ...StreamScripts.appendArgs(policy, prefix + channel, message, metaTtl, "PUBLISH")
-                  ]).then(() => {
-                    stats.appends++
-                  })
-            return Delivery.settle(sent, unavailable)
-          })
-        ),
+      publish: channels.publish,
       onPublication,
-      ready,
+      ready: channels.ready,
       notices: Stream.fromPubSub(notices),
-      history: {
-        position: (channel) =>
-          policyOf(channel) === undefined
-            ? Effect.succeed(undefined)
-            : started(Effect.tryPromise({ try: () => readPosition(publisher, channel), catch: unavailable })),
-        read: (channel, since) =>
-          started(Effect.tryPromise({ try: () => readHistory(channel, since), catch: unavailable }))
-      },
-      stats
+      history: channels.history,
+      stats: channels.stats
     })
   })
 

@@ -17,43 +17,25 @@
  * const Server = SCServer.layer({ port: 8000 }).pipe(Layer.provide(Broker))
  * ```
  */
-import { Broker, History } from "@effect-socketcluster/server"
-import { Duration, Effect, Latch, Layer, PubSub, Redacted, type Schedule, type Scope, Stream } from "effect"
+import { Broker } from "@effect-socketcluster/server"
+import { Duration, Effect, Layer, PubSub, Redacted, type Scope, Stream } from "effect"
 import { createCluster } from "redis"
 import { defaultReconnect } from "./BrokerRedis.js"
-import * as Delivery from "./internal/Delivery.js"
+import * as Channels from "./internal/Channels.js"
 import * as ReconnectStrategy from "./internal/ReconnectStrategy.js"
 import * as StreamScripts from "./internal/StreamScripts.js"
 
 /** Options of {@link make} / {@link layer}. */
-export interface BrokerRedisClusterOptions {
+export interface BrokerRedisClusterOptions extends Channels.CommonOptions {
   /** Some nodes of the cluster (`redis://host:port`); the rest is discovered. */
   readonly rootNodes: ReadonlyArray<string | Redacted.Redacted<string>>
-  /** Prepended to every key and channel (default `"sc:"`); processes of one app must agree. */
-  readonly prefix?: string | undefined
-  /** How long one connection attempt may take, and how long `ready` waits (default 5 seconds). */
-  readonly connectTimeout?: Duration.Input | undefined
-  /** Delays between reconnection attempts of each node connection (default `BrokerRedis.defaultReconnect`). */
-  readonly reconnect?: Schedule.Schedule<unknown, Error> | undefined
-  /** Channel history per channel-name pattern (default: `History.defaultPolicy`). */
-  readonly history?: History.HistoryConfig | undefined
-  /** How long a channel's offset and epoch outlive its last publication (default 1 day). */
-  readonly historyMetaTtl?: Duration.Input | undefined
 }
-
-const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error))
-
-const unavailable = (error: unknown) =>
-  new Broker.BrokerError({ message: `Redis cluster broker unavailable: ${describe(error)}` })
 
 /** Builds a sharded Redis Cluster broker (scoped: closing the scope closes every node connection). */
 export const make = (options: BrokerRedisClusterOptions): Effect.Effect<Broker.BrokerShape, never, Scope.Scope> =>
   Effect.gen(function* () {
     const prefix = options.prefix ?? "sc:"
-    const policyOf = History.compile(options.history)
-    const metaTtl = String(Duration.toMillis(Duration.fromInputUnsafe(options.historyMetaTtl ?? "1 day")))
     const connectTimeout = Duration.fromInputUnsafe(options.connectTimeout ?? "5 seconds")
-    const stats = Broker.makeStats()
     const cluster = createCluster({
       rootNodes: options.rootNodes.map((url) => ({ url: Redacted.isRedacted(url) ? Redacted.value(url) : url })),
       defaults: {
@@ -65,53 +47,34 @@ export const make = (options: BrokerRedisClusterOptions): Effect.Effect<Broker.B
       }
     })
     const live = new Set<string>()
-    const notices = yield* Effect.acquireRelease(PubSub.unbounded<Broker.BrokerNotice>(), PubSub.shutdown)
-    const connected = Latch.makeUnsafe(false)
-
-    const ready: Effect.Effect<void, Broker.BrokerError> = connected.await.pipe(
-      Effect.timeoutOrElse({
-        duration: connectTimeout,
-        orElse: () =>
-          Effect.fail(
-            new Broker.BrokerError({
-              message: `Redis cluster broker not connected within ${Duration.format(connectTimeout)}`
-            })
-          )
-      })
-    )
-    const started = <A>(effect: Effect.Effect<A, Broker.BrokerError>): Effect.Effect<A, Broker.BrokerError> =>
-      Effect.andThen(ready, effect)
-    const attempt = <A>(f: () => Promise<A>): Effect.Effect<A, Broker.BrokerError> =>
-      started(Effect.tryPromise({ try: f, catch: unavailable }))
-
     const shardChannel = (channel: string) => `${prefix}{${channel}}`
-    // EVAL rather than EVALSHA: the script would have to be loaded on every master, and a
-    // NOSCRIPT retry would let a publication overtake the next one. Redis caches the compiled script.
-    const evalScript = (script: StreamScripts.Script, channel: string, args: ReadonlyArray<string>) => {
-      const stream = StreamScripts.streamKey(prefix, channel)
-      return cluster.sendCommand(stream, false, [
-        "EVAL",
-        script.source,
-        "2",
-        stream,
-        StreamScripts.metaKey(prefix, channel),
-        ...args
-      ])
-    }
-    const readHistory = async (channel: string, since: History.StreamPosition): Promise<History.HistoryRead> => {
-      if (policyOf(channel) === undefined) return Delivery.noHistory
-      const reply = await evalScript(StreamScripts.read, channel, [String(since.offset), since.epoch])
-      return Delivery.historyRead(reply, since)
-    }
-    const readPosition = async (channel: string): Promise<History.StreamPosition> => {
-      return Delivery.positionFrom(await cluster.hmGet(StreamScripts.metaKey(prefix, channel), ["o", "e"]))
-    }
-    const { recovery, receive, onPublication } = Delivery.makeInbound({
-      label: "BrokerRedisCluster",
-      read: readHistory,
-      notices,
-      stats
-    })
+    const channels = yield* Channels.make(
+      options,
+      "Redis cluster broker",
+      {
+        // EVAL rather than EVALSHA: the script would have to be loaded on every master, and a
+        // NOSCRIPT retry would let a publication overtake the next one. Redis caches the compiled script.
+        evalScript: (script, channel, args) => {
+          const stream = StreamScripts.streamKey(prefix, channel)
+          return cluster.sendCommand(stream, false, [
+            "EVAL",
+            script.source,
+            "2",
+            stream,
+            StreamScripts.metaKey(prefix, channel),
+            ...args
+          ])
+        },
+        readMeta: (channel) => cluster.hmGet(StreamScripts.metaKey(prefix, channel), ["o", "e"]),
+        pubSubChannel: shardChannel,
+        publish: (redisChannel, message) => cluster.sPublish(redisChannel, message),
+        publishCommand: "SPUBLISH"
+      },
+      (ready) => (effect) => Effect.andThen(ready, effect)
+    )
+    const { recovery, receive, onPublication } = channels.inbound
+    const attempt = <A>(f: () => Promise<A>): Effect.Effect<A, Broker.BrokerError> =>
+      channels.started(Effect.tryPromise({ try: f, catch: channels.unavailable }))
     const onMessage = (message: string, redisChannel: string): void => {
       const channel = redisChannel.slice(prefix.length + 1, -1)
       if (live.has(channel)) receive(channel, message)
@@ -123,17 +86,15 @@ export const make = (options: BrokerRedisClusterOptions): Effect.Effect<Broker.B
       if (reconnecting) return
       reconnecting = true
       recovery.suspend()
-      PubSub.publishUnsafe(notices, { _tag: "ConnectionLost", message: "a cluster node connection is reconnecting" })
+      PubSub.publishUnsafe(channels.notices, {
+        _tag: "ConnectionLost",
+        message: "a cluster node connection is reconnecting"
+      })
     })
     cluster.on("node-ready", () => {
       if (!reconnecting) return
       reconnecting = false
-      recovery.resumeAll().then(
-        ({ channels, replayed }) => {
-          if (channels > 0) PubSub.publishUnsafe(notices, { _tag: "Recovered", channels, replayed })
-        },
-        () => undefined
-      )
+      channels.recoverAll()
     })
     cluster.on("error", () => {})
 
@@ -143,7 +104,7 @@ export const make = (options: BrokerRedisClusterOptions): Effect.Effect<Broker.B
       })
     )
     cluster.connect().then(
-      () => connected.openUnsafe(),
+      () => channels.connected.openUnsafe(),
       () => undefined
     )
 
@@ -153,11 +114,12 @@ export const make = (options: BrokerRedisClusterOptions): Effect.Effect<Broker.B
           if (live.has(channel)) return
           live.add(channel)
           try {
-            if (policyOf(channel) === undefined) return await cluster.sSubscribe(shardChannel(channel), onMessage)
+            if (channels.policyOf(channel) === undefined)
+              return await cluster.sSubscribe(shardChannel(channel), onMessage)
             // The shard's subscriber connection is not ours to query: read where the stream stands,
             // subscribe, then catch up whatever was published in between.
             recovery.track(channel)
-            recovery.settle(channel, await readPosition(channel))
+            recovery.settle(channel, await channels.readPosition(channel))
             await cluster.sSubscribe(shardChannel(channel), onMessage)
             await recovery.resync(channel)
           } catch (error) {
@@ -172,32 +134,12 @@ export const make = (options: BrokerRedisClusterOptions): Effect.Effect<Broker.B
           recovery.untrack(channel)
           return Effect.promise(() => cluster.sUnsubscribe(shardChannel(channel), onMessage).catch(() => undefined))
         }),
-      publish: (channel, data) =>
-        started(
-          Effect.flatMap(Delivery.encodePublication(data), (message) => {
-            const policy = policyOf(channel)
-            const sent =
-              policy === undefined
-                ? cluster.sPublish(shardChannel(channel), message)
-                : evalScript(
-                    StreamScripts.append,
-                    channel,
-                    StreamScripts.appendArgs(policy, shardChannel(channel), message, metaTtl, "SPUBLISH")
-                  ).then(() => {
-                    stats.appends++
-                  })
-            return Delivery.settle(sent, unavailable)
-          })
-        ),
+      publish: channels.publish,
       onPublication,
-      ready,
-      notices: Stream.fromPubSub(notices),
-      history: {
-        position: (channel) =>
-          policyOf(channel) === undefined ? Effect.succeed(undefined) : attempt(() => readPosition(channel)),
-        read: (channel, since) => attempt(() => readHistory(channel, since))
-      },
-      stats
+      ready: channels.ready,
+      notices: Stream.fromPubSub(channels.notices),
+      history: channels.history,
+      stats: channels.stats
     })
   })
 

@@ -3,35 +3,17 @@
  * a v14 client on A publishes, clients on B receive everything in order, and a
  * subscriber on A (the publisher's own process) gets each publication exactly once.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RedisServer, useRedisServer } from "../src/testing/RedisServer.js"
-import { type ClientSocket, connect, Inbox, publish, type ServerProcess, spawnServer, subscribe } from "./clients.js"
+import { describe, expect, it } from "vitest"
+import { useRedisServer } from "../src/testing/RedisServer.js"
+import { Inbox, publish, subscribe, twoServersOnRedis } from "./clients.js"
 
 const count = 1_000
 
 describe("two server processes sharing Redis", () => {
-  let redis: RedisServer
-  let servers: Array<ServerProcess> = []
-  const clients: Array<ClientSocket> = []
-
-  beforeAll(async () => {
-    redis = await useRedisServer()
-    servers = await Promise.all([spawnServer(redis.url), spawnServer(redis.url)])
-  })
-  afterAll(async () => {
-    for (const client of clients) client.destroy()
-    await Promise.all(servers.map((server) => server.stop()))
-    await redis?.stop()
-  })
-
-  const client = async (server: ServerProcess) => {
-    const c = await connect(server.port)
-    clients.push(c)
-    return c
-  }
+  const { servers, client } = twoServersOnRedis(useRedisServer)
 
   it(`delivers ${count} publications from a client on A to every client on B, in order`, async () => {
-    const [a, b] = servers as [ServerProcess, ServerProcess]
+    const [a, b] = servers()
     expect(a.port).not.toBe(b.port)
     const channel = `feed-${Date.now()}`
     const remote = [new Inbox(), new Inbox(), new Inbox()]

@@ -3,18 +3,16 @@
  * restarted Redis is empty). Two server processes (examples/start-redis.ts) share one
  * Redis; subscribers are on B, the publisher on A.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RedisServer, spawnRedisServer } from "../src/testing/RedisServer.js"
+import { describe, expect, it } from "vitest"
+import { spawnRedisServer } from "../src/testing/RedisServer.js"
 import {
   type ClientSocket,
-  connect,
   Inbox,
   publications,
   publish,
-  type ServerProcess,
-  spawnServer,
   subscribe,
-  subscribeWith
+  subscribeWith,
+  twoServersOnRedis
 } from "./clients.js"
 
 /** Publishes until the server acknowledges; returns the errors of the attempts that failed. */
@@ -34,34 +32,16 @@ const publishUntilAcked = async (
 }
 
 describe("recovery across a redis-server restart and across client reconnections", () => {
-  let redis: RedisServer
-  let servers: Array<ServerProcess> = []
-  const clients: Array<ClientSocket> = []
-
-  beforeAll(async () => {
-    redis = await spawnRedisServer()
-    servers = await Promise.all([spawnServer(redis.url), spawnServer(redis.url)])
-  }, 30_000)
-  afterAll(async () => {
-    for (const client of clients) client.destroy()
-    await Promise.all(servers.map((server) => server.stop()))
-    await redis?.stop()
-  })
-
-  const client = async (server: ServerProcess) => {
-    const c = await connect(server.port)
-    clients.push(c)
-    return c
-  }
+  const { redis: redisServer, servers, client } = twoServersOnRedis(spawnRedisServer)
 
   it("restart between subscription and publication: 20 subscribers on B get all 500 publications from A, in order, once", async () => {
-    const [a, b] = servers as [ServerProcess, ServerProcess]
+    const [a, b] = servers()
     const channel = `restart-${Date.now()}`
     const inboxes = Array.from({ length: 20 }, () => new Inbox())
     for (const inbox of inboxes) await subscribe(await client(b), channel, inbox)
     const publisher = await client(a)
 
-    await redis.restart()
+    await redisServer().restart()
     const count = 500
     let failures = 0
     for (let n = 0; n < count; n++) failures += (await publishUntilAcked(publisher, channel, { n })).length
@@ -80,7 +60,7 @@ describe("recovery across a redis-server restart and across client reconnections
   })
 
   it("restart mid-stream, publisher retrying: nothing acknowledged lost, failures reported, epoch notice emitted", async () => {
-    const [a, b] = servers as [ServerProcess, ServerProcess]
+    const [a, b] = servers()
     const channel = `midstream-${Date.now()}`
     const inboxes = Array.from({ length: 5 }, () => new Inbox())
     for (const inbox of inboxes) await subscribe(await client(b), channel, inbox)
@@ -114,11 +94,11 @@ describe("recovery across a redis-server restart and across client reconnections
       })
 
     await ackedAtLeast(100)
-    await redis.stop()
+    await redisServer().stop()
     const before = acked
     // The publisher keeps trying while Redis is down: its attempts fail.
     await firstFailure
-    await redis.restart()
+    await redisServer().restart()
     await stream
     expect(before).toBeLessThan(total)
 
@@ -152,7 +132,7 @@ describe("recovery across a redis-server restart and across client reconnections
   })
 
   it("a subscriber that reconnects with its last offset gets exactly what it missed, in order, then live — on the same or the other server", async () => {
-    const [a, b] = servers as [ServerProcess, ServerProcess]
+    const [a, b] = servers()
     const publisher = await client(a)
     for (const target of [a, b]) {
       const channel = `resume-${target.port}-${Date.now()}`
@@ -187,7 +167,7 @@ describe("recovery across a redis-server restart and across client reconnections
   })
 
   it("says when it cannot: a position from a lost stream gets the gap reason", async () => {
-    const [a] = servers as [ServerProcess, ServerProcess]
+    const [a] = servers()
     const publisher = await client(a)
     const channel = `gap-${Date.now()}`
     for (let n = 1; n <= 3; n++) expect(await publish(publisher, channel, n)).toBeUndefined()

@@ -5,6 +5,8 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
+import { afterAll, beforeAll } from "vitest"
+import type { RedisServer } from "../src/testing/RedisServer.js"
 
 const require = createRequire(import.meta.url)
 
@@ -202,3 +204,47 @@ export const subscribeWith = (client: ClientSocket, channel: string, data: unkno
     })
     ch.on("subscribeFail", (error) => reject(error))
   })
+
+/** A redis-server and two server processes on it, shared by a test file. */
+export interface TwoServers {
+  readonly redis: () => RedisServer
+  readonly servers: () => readonly [ServerProcess, ServerProcess]
+  /** Connects a client to `server`; it is destroyed after the file. */
+  readonly client: (server: ServerProcess) => Promise<ClientSocket>
+}
+
+/**
+ * Registers the file's hooks: before all tests, `startRedis()` and two servers
+ * (examples/start-redis.ts) on it; after all, every client, both servers and Redis stop.
+ */
+export const twoServersOnRedis = (startRedis: () => Promise<RedisServer>): TwoServers => {
+  let redis: RedisServer | undefined
+  let servers: Array<ServerProcess> = []
+  const clients: Array<ClientSocket> = []
+  beforeAll(async () => {
+    redis = await startRedis()
+    const url = redis.url
+    servers = await Promise.all([spawnServer(url), spawnServer(url)])
+  }, 30_000)
+  afterAll(async () => {
+    for (const client of clients) client.destroy()
+    await Promise.all(servers.map((server) => server.stop()))
+    await redis?.stop()
+  })
+  return {
+    redis: () => {
+      if (redis === undefined) throw new Error("redis-server not started")
+      return redis
+    },
+    servers: () => {
+      const [a, b] = servers
+      if (a === undefined || b === undefined) throw new Error("servers not started")
+      return [a, b]
+    },
+    client: async (server) => {
+      const c = await connect(server.port)
+      clients.push(c)
+      return c
+    }
+  }
+}
