@@ -147,9 +147,25 @@ class Connection {
   }
 }
 
+/**
+ * v14's `exchange.setMapper(fn)`: `fn(keyChain, method, brokerIds)` picks the broker of a
+ * data or `exec` command — a number (taken mod the broker count) or an array of them.
+ */
+export type Mapper = (key: unknown, method: string, brokerIds: Array<string>) => unknown
+
+/** The broker indexes a mapper's answer names (numbers mod `brokers`; anything else names none). */
+export const mappedIndexes = (answer: unknown, brokers: number): Array<number> => {
+  const wrap = (n: number) => ((Math.trunc(n) % brokers) + brokers) % brokers
+  if (typeof answer === "number" && Number.isFinite(answer)) return [wrap(answer)]
+  if (Array.isArray(answer)) return answer.filter((n) => typeof n === "number" && Number.isFinite(n)).map(wrap)
+  return []
+}
+
 /** Every broker connection of this worker. */
 export class BrokerClient {
   readonly connections: ReadonlyArray<Connection>
+  /** Set by `exchange.setMapper`: routes data commands (channels and `send` keep v14's hash). */
+  mapper: Mapper | undefined
   private readonly handlers = new Set<Broker.PublicationHandler>()
   private readonly noticeListeners = new Set<(notice: Broker.BrokerNotice) => void>()
   private readonly readyWaiters: Array<() => void> = []
@@ -183,6 +199,13 @@ export class BrokerClient {
     return this.connections[hash(key, this.connections.length)] as Connection
   }
 
+  /** The broker indexes of a data or `exec` command (the mapper's, else the hash of the chain's first key). */
+  dataIndexes(key: unknown, method: string): Array<number> {
+    if (this.mapper === undefined) return [hash(key, this.connections.length)]
+    const ids = this.connections.map((_, i) => String(i))
+    return mappedIndexes(this.mapper(key, method, ids), this.connections.length)
+  }
+
   whenReady(resolve: () => void): void {
     if (this.isReady) resolve()
     else this.readyWaiters.push(resolve)
@@ -203,10 +226,17 @@ export class BrokerClient {
 
   /** The `Broker` contract over these connections. */
   broker(): Broker.BrokerShape {
-    const brokerError = (cause: unknown) =>
-      cause instanceof BrokerError
-        ? cause
-        : new BrokerError({ message: String(Reflect.get(Object(cause), "message") ?? cause) })
+    // A remote error (e.g. a broker middleware's `next(err)`) keeps its own properties,
+    // `name` included, as v14 rebuilt it; its tag stays `BrokerError` for Effect code.
+    const brokerError = (cause: unknown) => {
+      if (cause instanceof BrokerError) return cause
+      const error = new BrokerError({ message: String(Reflect.get(Object(cause), "message") ?? cause) })
+      if (cause instanceof Error) {
+        for (const key of Object.keys(cause)) if (key !== "message") Reflect.set(error, key, Reflect.get(cause, key))
+        if (cause.name !== "Error") Reflect.set(error, "name", cause.name)
+      }
+      return error
+    }
     return {
       subscribe: (channel) => {
         const c = this.of(channel)
@@ -257,6 +287,17 @@ export class BrokerClient {
         cause
       })
     const on = (c: Connection, command: DataCommand.DataCommand) => this.call(c, { action: "data", command }, dataError)
+    const holder = (key: DataStore.KeyChain, method: string): Effect.Effect<Connection, DataStore.DataStoreError> => {
+      const c = this.connections[this.dataIndexes(key, method)[0] ?? -1]
+      return c === undefined
+        ? Effect.fail(
+            new DataStore.DataStoreError({
+              reason: "InvalidArguments",
+              message: `The exchange's mapper picked no broker for ${method}`
+            })
+          )
+        : Effect.succeed(c)
+    }
     const all = (command: DataCommand.DataCommand) => Effect.forEach(this.connections, (c) => on(c, command))
     return DataCommands.fromRunner((command) => {
       switch (command.action) {
@@ -266,15 +307,17 @@ export class BrokerClient {
           return Effect.asVoid(all(command))
         case "expire":
         case "unexpire": {
-          const groups = new Map<Connection, Array<DataStore.KeyChain>>()
-          for (const key of command.keys) {
-            const c = this.of(DataStore.headOf(key))
-            groups.set(c, [...(groups.get(c) ?? []), key])
-          }
-          return Effect.asVoid(Effect.forEach(groups, ([c, keys]) => on(c, { ...command, keys })))
+          return Effect.gen(function* () {
+            const groups = new Map<Connection, Array<DataStore.KeyChain>>()
+            for (const key of command.keys) {
+              const c = yield* holder(key, command.action)
+              groups.set(c, [...(groups.get(c) ?? []), key])
+            }
+            yield* Effect.forEach(groups, ([c, keys]) => on(c, { ...command, keys }))
+          })
         }
         default:
-          return on(this.of(DataStore.headOf(command.key)), command)
+          return Effect.flatMap(holder(command.key, command.action), (c) => on(c, command))
       }
     })
   }

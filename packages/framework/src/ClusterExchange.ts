@@ -5,7 +5,7 @@
  * and v14's broker mapping helpers (spec framework.md §4, §6.5, §6.7).
  */
 import { type ExchangeHost, SCExchange } from "@effect-socketcluster/compat"
-import type { BrokerClient } from "./BrokerClient.js"
+import { type BrokerClient, type Mapper, mappedIndexes } from "./BrokerClient.js"
 import { querySource } from "./Exec.js"
 import { hash } from "./Hash.js"
 
@@ -20,14 +20,41 @@ export const targetsOf = (mapIndex: unknown, brokers: number): Array<number> => 
   return [hash(mapIndex, brokers)]
 }
 
+/** v14's default mapper (§6.7): channels by name, `exec`/`send` by `mapIndex`, data by the chain's first key. */
+export const defaultMapper: Mapper = (key, method, brokerIds) => {
+  const brokers = brokerIds.length
+  if (method === "removeAll") return brokerIds.map((_, i) => i)
+  if (method === "exec" || method === "query" || method === "send")
+    return targetsOf(Reflect.get(Object(key), "mapIndex"), brokers)
+  if (key == null && (method === "publish" || method === "subscribe" || method === "unsubscribe"))
+    return brokerIds.map((_, i) => i)
+  return hash(key, brokers)
+}
+
 export class ClusterExchange extends SCExchange {
   constructor(
     host: ExchangeHost,
-    private readonly client: BrokerClient
+    private readonly client: BrokerClient,
+    /** Pub/sub goes through the broker processes (else through Redis, and only `exec`/`send` use them). */
+    private readonly pubSubOnBrokers = true
   ) {
     super(host)
     const count = client.connections.length
-    this.dataTargets = { count, of: (keyChain) => hash(keyChain, count) }
+    this.dataTargets = { count, of: (keyChain) => client.dataIndexes(keyChain, "expire")[0] ?? 0 }
+  }
+
+  /**
+   * v14's mapper for the data methods and `exec` (`fn(key, method, brokerIds)` → a broker
+   * index or an array of them); channels and `send` keep the default hash routing. With
+   * `redisUrl` the data is in Redis and only `exec` follows the mapper.
+   */
+  setMapper(mapper: Mapper): void {
+    this.client.mapper = mapper
+  }
+
+  /** The mapper set with {@link setMapper}, else v14's default one. */
+  getMapper(): Mapper {
+    return this.client.mapper ?? defaultMapper
   }
 
   /** Sends to several brokers: `cb(err, results)` in target order, the first error at once. */
@@ -51,6 +78,23 @@ export class ClusterExchange extends SCExchange {
         if (--left === 0) callback(null, results)
       })
     })
+  }
+
+  /**
+   * `publish(channel, data, cb)`: `cb(null, data)` with the data as delivered (a broker
+   * `publishIn` middleware may have changed it), or `cb(err)`.
+   */
+  override publish(channel: string, data: unknown, callback?: (error?: unknown, data?: unknown) => void): void {
+    if (!this.pubSubOnBrokers) {
+      super.publish(channel, data, (error) => (error == null ? callback?.(null, data) : callback?.(error)))
+      return
+    }
+    this.client
+      .of(channel)
+      .send(
+        { action: "publish", channel, data },
+        callback === undefined ? undefined : (error, value) => (error == null ? callback(null, value) : callback(error))
+      )
   }
 
   /**
@@ -79,6 +123,19 @@ export class ClusterExchange extends SCExchange {
     const source = querySource(query, data)
     const mapIndex = Reflect.get(Object(query), "mapIndex")
     const brokers = this.client.connections.length
+    const send = (i: number, done: Callback) => this.client.connections[i]?.send({ action: "exec", source }, done)
+    if (this.client.mapper !== undefined) {
+      const answer = this.client.mapper(
+        query,
+        "exec",
+        this.client.connections.map((_, i) => String(i))
+      )
+      const targets = mappedIndexes(answer, brokers)
+      if (Array.isArray(answer)) this.fanOut(targets, send, callback)
+      else if (targets[0] === undefined) callback?.(null, [])
+      else send(targets[0], callback ?? (() => {}))
+      return
+    }
     if (mapIndex === undefined || mapIndex === null) {
       this.client.connections[0]?.send({ action: "exec", source }, callback ?? (() => {}))
       return
@@ -96,8 +153,10 @@ export class ClusterExchange extends SCExchange {
     const all = Array.from({ length: brokers }, (_, i) => ({ id: String(i) }))
     if (method === "removeAll") return all
     if ((method === "publish" || method === "subscribe" || method === "unsubscribe") && key == null) return all
-    if (method === "exec" || method === "send")
+    if (method === "send" || (method === "exec" && this.client.mapper === undefined))
       return targetsOf(Reflect.get(Object(key), "mapIndex"), brokers).map((i) => ({ id: String(i) }))
-    return [{ id: String(hash(key, brokers)) }]
+    if (method === "publish" || method === "subscribe" || method === "unsubscribe" || method === "isSubscribed")
+      return [{ id: String(hash(key, brokers)) }]
+    return this.client.dataIndexes(key, method ?? "get").map((i) => ({ id: String(i) }))
   }
 }

@@ -94,3 +94,47 @@ export const inheritedOptions = (text: string | undefined): Record<string, unkno
     return {}
   }
 }
+
+/**
+ * A worker's or broker's side of the master IPC: `sendToMaster` (answered within
+ * `ipcAckTimeout`) and the master's `masterMessage(data, respond)`.
+ */
+export class MasterLink {
+  private readonly ipc: Ipc
+
+  constructor(
+    timeoutMs: number,
+    /** The message type the master knows this child's messages by. */
+    private readonly messageType: "workerMessage" | "brokerMessage",
+    /** Fields every message to the master carries (the child's id). */
+    private readonly route: Record<string, unknown>
+  ) {
+    this.ipc = new Ipc(timeoutMs)
+  }
+
+  /** → the master's `workerMessage`/`brokerMessage(id, data, respond)`; `callback(err, data)`. */
+  send(data: unknown, callback?: IpcCallback): void {
+    const cid = this.ipc.expect(callback)
+    process.send?.({ type: this.messageType, ...this.route, data, cid })
+  }
+
+  /**
+   * Handles an answer or a `masterMessage` (given to `onMessage` with its `respond`);
+   * `false` for any other message.
+   */
+  receive(
+    message: { readonly type: string; readonly [key: string]: unknown },
+    onMessage: MasterMessageHandler
+  ): boolean {
+    if (message.type === "response") this.ipc.settle(message as IpcResponse)
+    else if (message.type === "masterMessage") {
+      onMessage(
+        message.data,
+        responder(message.cid, (r) => process.send?.(r), this.messageType === "workerMessage" ? this.route : {})
+      )
+    } else return false
+    return true
+  }
+}
+
+export type MasterMessageHandler = (data: unknown, respond: (error?: unknown, data?: unknown) => void) => void

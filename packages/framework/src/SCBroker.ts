@@ -20,7 +20,7 @@ import * as Net from "node:net"
 import { BrokerError, dehydrate, InvalidActionError, InvalidArgumentsError } from "@effect-socketcluster/protocol"
 import { DataCommand, Expiries, KeyChainMap } from "@effect-socketcluster/server"
 import { prefixQueryError, runQuery } from "./Exec.js"
-import { errorToWire, Ipc, type IpcCallback, type IpcResponse, inheritedOptions, isMessage, responder } from "./Ipc.js"
+import { errorToWire, type IpcCallback, inheritedOptions, isMessage, MasterLink, responder } from "./Ipc.js"
 import { type Request, type Response, readLines, write } from "./Wire.js"
 
 type Middleware = (req: Record<string, unknown>, next: (error?: unknown) => void) => void
@@ -57,7 +57,7 @@ export class SCBroker extends EventEmitter {
   readonly subscriptions: Record<string, Record<string, BrokerConnection>> = {}
   private readonly middleware: Record<string, Array<Middleware>> = { subscribe: [], publishIn: [] }
   private readonly connections = new Map<string, BrokerConnection>()
-  private readonly ipc: Ipc
+  private readonly master: MasterLink
   private server: Net.Server | undefined
   private nextConnectionId = 0
 
@@ -75,7 +75,7 @@ export class SCBroker extends EventEmitter {
     this.secretKey = options.secretKey
     this.ipcAckTimeout = typeof options.ipcAckTimeout === "number" ? options.ipcAckTimeout : 10000
     this.socketPath = String(options.socketPath ?? "")
-    this.ipc = new Ipc(this.ipcAckTimeout)
+    this.master = new MasterLink(this.ipcAckTimeout, "brokerMessage", { brokerId: this.id })
     process.on("message", (message: unknown) => this.onMasterMessage(message))
     process.on("uncaughtException", (error) => this.crash(error))
     process.on("SIGTERM", () => this.terminate())
@@ -98,8 +98,7 @@ export class SCBroker extends EventEmitter {
 
   /** → master `brokerMessage(brokerId, data, respond)`; `callback(err, data)`. */
   sendToMaster(data: unknown, callback?: IpcCallback): void {
-    const cid = this.ipc.expect(callback)
-    process.send?.({ type: "brokerMessage", brokerId: this.id, data, cid })
+    this.master.send(data, callback)
   }
 
   /** Delivers to every worker connection subscribed to `channel` on this broker (no `publish` event). */
@@ -284,15 +283,7 @@ export class SCBroker extends EventEmitter {
   }
 
   private onMasterMessage(message: unknown): void {
-    if (!isMessage(message)) return
-    if (message.type === "response") this.ipc.settle(message as IpcResponse)
-    else if (message.type === "masterMessage") {
-      this.emit(
-        "masterMessage",
-        message.data,
-        responder(message.cid, (r) => process.send?.(r))
-      )
-    }
+    if (isMessage(message)) this.master.receive(message, (data, respond) => this.emit("masterMessage", data, respond))
   }
 
   private crash(error: unknown): void {

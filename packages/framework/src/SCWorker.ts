@@ -31,7 +31,7 @@ import {
 import { Layer } from "effect"
 import * as BrokerClientModule from "./BrokerClient.js"
 import { ClusterExchange } from "./ClusterExchange.js"
-import { errorToWire, Ipc, type IpcCallback, type IpcResponse, inheritedOptions, isMessage, responder } from "./Ipc.js"
+import { errorToWire, type IpcCallback, inheritedOptions, isMessage, MasterLink } from "./Ipc.js"
 import { RateWindow } from "./Status.js"
 
 type StartMiddleware = (options: Record<string, unknown>, next: (error?: unknown) => void) => void
@@ -88,7 +88,7 @@ export class SCWorker extends EventEmitter {
   brokerEngineClient!: BrokerClientModule.BrokerClient
   isTerminating = false
   private readonly startMiddleware: Array<StartMiddleware> = []
-  private readonly ipc: Ipc
+  private readonly master: MasterLink
   private readonly httpRate: RateWindow
   private readonly wsRate: RateWindow
 
@@ -101,7 +101,7 @@ export class SCWorker extends EventEmitter {
     this.options = { ...inheritedOptions(process.env.workerInitOptions), ...ctorOptions }
     this.id = Number(this.options.id ?? 0)
     this.isLeader = this.id === 0
-    this.ipc = new Ipc(Number(this.options.ipcAckTimeout ?? 10000))
+    this.master = new MasterLink(Number(this.options.ipcAckTimeout ?? 10000), "workerMessage", { workerId: this.id })
     const statusInterval = Number(this.options.workerStatusInterval ?? 10000)
     this.httpRate = new RateWindow(statusInterval)
     this.wsRate = new RateWindow(statusInterval)
@@ -160,8 +160,7 @@ export class SCWorker extends EventEmitter {
 
   /** → master `workerMessage(workerId, data, respond)`; `callback(err, data)`. */
   sendToMaster(data: unknown, callback?: IpcCallback): void {
-    const cid = this.ipc.expect(callback)
-    process.send?.({ type: "workerMessage", workerId: this.id, data, cid })
+    this.master.send(data, callback)
   }
 
   addMiddleware(type: string, fn: StartMiddleware): void {
@@ -241,7 +240,7 @@ export class SCWorker extends EventEmitter {
       ...serverOptions,
       brokerEngine: exchangeLayer,
       exchangeFactory: (host) => {
-        this.exchange = new ClusterExchange(host, client)
+        this.exchange = new ClusterExchange(host, client, redisUrl === undefined)
         return this.exchange
       }
     })
@@ -269,14 +268,8 @@ export class SCWorker extends EventEmitter {
 
   private onClusterMessage(message: unknown): void {
     if (!isMessage(message)) return
-    if (message.type === "response") this.ipc.settle(message as IpcResponse)
-    else if (message.type === "masterMessage") {
-      this.emit(
-        "masterMessage",
-        message.data,
-        responder(message.cid, (r) => process.send?.(r), { workerId: this.id })
-      )
-    } else if (message.type === "terminate") this.terminate(message.immediate === true)
+    if (this.master.receive(message, (data, respond) => this.emit("masterMessage", data, respond))) return
+    if (message.type === "terminate") this.terminate(message.immediate === true)
   }
 
   private terminate(immediate: boolean): void {

@@ -116,8 +116,42 @@ export class SCWorkerCluster extends EventEmitter {
       }
     } else if (message.type === "terminate") {
       if (message.killClusterMaster === true) this.shutdown(message.immediate === true)
-      else for (const worker of this.workers) worker?.send({ type: "terminate", immediate: message.immediate === true })
+      else this.terminateWorkers(message.immediate === true)
     } else if (message.type === "rollingRestart") void this.rollingRestart(message.immediate === true)
+  }
+
+  private forceKilling = false
+
+  /**
+   * Tells every worker to terminate; those that have not exited after `forceKillTimeout`
+   * get `forceKillSignal` and a `ProcessExitError` is reported (v14).
+   */
+  private terminateWorkers(immediate: boolean): void {
+    const pending = new Map<number, Worker>()
+    this.workers.forEach((worker, id) => {
+      if (worker === undefined) return
+      pending.set(id, worker)
+      worker.once("exit", () => pending.delete(id))
+      worker.send({ type: "terminate", immediate })
+    })
+    if (this.forceKilling) return
+    this.forceKilling = true
+    const timeout = Number(this.options.forceKillTimeout ?? 15000)
+    const signal = String(this.options.forceKillSignal ?? "SIGHUP") as NodeJS.Signals
+    setTimeout(() => {
+      this.forceKilling = false
+      for (const [id, worker] of pending) {
+        const pid = worker.process.pid
+        worker.process.kill(signal)
+        const error = Object.assign(
+          new Error(
+            `No exit signal was received by worker with id ${id} (PID: ${pid}) before forceKillTimeout of ${timeout} ms was reached - As a result, kill signal ${signal} was sent to worker`
+          ),
+          { name: "ProcessExitError" }
+        )
+        this.toMaster({ type: "error", error: errorToWire(error), origin: "WorkerCluster", pid: process.pid })
+      }
+    }, timeout).unref()
   }
 
   private rolling = false

@@ -24,6 +24,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import { BrokerError, hydrate, InvalidActionError, UnknownError } from "@effect-socketcluster/protocol"
+import { childExecArgv, inspectPort } from "./Inspect.js"
 import { Ipc, type IpcCallback, type IpcResponse, isMessage, responder } from "./Ipc.js"
 import { merge, type Options, validate } from "./Options.js"
 
@@ -170,10 +171,18 @@ export class SocketCluster extends EventEmitter {
   private launchBroker(id: number): void {
     const socketPath = this.brokerPaths[id] as string
     const paths = this.options.paths as Record<string, string>
-    const text = this.childOptions({ id, socketPath, brokers: this.brokerPaths.length, expiryAccuracy: 1000 })
+    const basePort = inspectPort(process.argv.slice(2), "brokers", Number(this.options.defaultBrokerDebugPort))
+    const debugPort = basePort === undefined ? undefined : basePort + id
+    const text = this.childOptions({
+      id,
+      socketPath,
+      brokers: this.brokerPaths.length,
+      expiryAccuracy: 1000,
+      debugPort: debugPort ?? null
+    })
     const child = fork(paths.appBrokerControllerPath as string, [text], {
       env: { ...process.env, brokerInitOptions: text },
-      execArgv: process.execArgv
+      execArgv: childExecArgv(process.execArgv, debugPort)
     })
     this.brokers[id] = child
     const respawn = this.brokerStarted.has(id)
@@ -215,9 +224,10 @@ export class SocketCluster extends EventEmitter {
       workerCount: this.options.workers,
       brokers: this.brokerPaths
     })
+    const debugPort = inspectPort(process.argv.slice(2), "workers", Number(this.options.defaultWorkerDebugPort))
     const child = fork(paths.appWorkerClusterControllerPath as string, [], {
       env: { ...process.env, workerInitOptions: text },
-      execArgv: process.execArgv
+      execArgv: childExecArgv(process.execArgv, debugPort)
     })
     this.workerCluster = child
     this.emit("workerClusterStart", { pid: child.pid, childProcess: child })

@@ -4,22 +4,8 @@
  * every broker; a worker killed with SIGKILL is restarted and its clients reconnect;
  * SIGUSR2 restarts the workers one at a time while a client keeps being served.
  */
-import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
 import { beforeAll, describe, expect, it } from "vitest"
-import {
-  type ClientSocket,
-  clientPerWorker,
-  freePort,
-  invoke,
-  type Master,
-  makeAppDir,
-  readTree,
-  startMaster,
-  subscribed
-} from "./apps.js"
-
-const appSource = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "apps/chat")
+import { type ClientSocket, clientPerWorker, invoke, type Master, startApp, subscribed } from "./apps.js"
 
 interface Who {
   readonly id: number
@@ -43,10 +29,7 @@ describe("framework: workers 2, brokers 2", () => {
   let byWorker = new Map<number, ClientSocket>()
 
   beforeAll(async () => {
-    port = await freePort()
-    const dir = makeAppDir(readTree(appSource), ["socketcluster"])
-    master = startMaster(dir, "server.js", { PORT: String(port), WORKERS: "2", BROKERS: "2" })
-    await master.waitFor((line) => line.event === "ready", 0, 60_000)
+    ;({ master, port } = await startApp("chat", { env: { WORKERS: "2", BROKERS: "2" } }))
     byWorker = await clientPerWorker(port, 2)
     expect([...byWorker.keys()].sort()).toEqual([0, 1])
   }, 90_000)

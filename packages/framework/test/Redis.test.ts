@@ -4,25 +4,11 @@
  * Effect-native BrokerRedis + DataStoreRedis on the same Redis, in this process) sees
  * the same publications and data.
  */
-import * as Path from "node:path"
-import { fileURLToPath } from "node:url"
 import { BrokerRedis, DataStoreRedis } from "@effect-socketcluster/broker-redis"
 import { type RedisServer, spawnRedisServer } from "@effect-socketcluster/broker-redis/testing"
 import { Effect, Queue } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import {
-  type ClientSocket,
-  clientPerWorker,
-  freePort,
-  invoke,
-  type Master,
-  makeAppDir,
-  readTree,
-  startMaster,
-  subscribed
-} from "./apps.js"
-
-const appSource = Path.join(Path.dirname(fileURLToPath(import.meta.url)), "apps/chat")
+import { type ClientSocket, clientPerWorker, invoke, type Master, startApp, subscribed } from "./apps.js"
 
 describe("framework with redisUrl: workers 2, brokers 1", () => {
   let redis: RedisServer
@@ -31,15 +17,9 @@ describe("framework with redisUrl: workers 2, brokers 1", () => {
 
   beforeAll(async () => {
     redis = await spawnRedisServer()
-    const port = await freePort()
-    master = startMaster(makeAppDir(readTree(appSource), ["socketcluster"]), "server.js", {
-      PORT: String(port),
-      WORKERS: "2",
-      BROKERS: "1",
-      REDIS_URL: redis.url
-    })
-    await master.waitFor((line) => line.event === "ready", 0, 60_000)
-    byWorker = await clientPerWorker(port, 2)
+    const app = await startApp("chat", { env: { WORKERS: "2", BROKERS: "1", REDIS_URL: redis.url } })
+    master = app.master
+    byWorker = await clientPerWorker(app.port, 2)
     expect([...byWorker.keys()].sort()).toEqual([0, 1])
   }, 90_000)
   afterAll(async () => {

@@ -68,6 +68,25 @@ export const freePort = (): Promise<number> =>
     })
   })
 
+const canListen = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const server = Net.createServer()
+    server.once("error", () => resolve(false))
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)))
+  })
+
+/**
+ * A free port `p` whose `p + 1` is free too (for `--inspect-*` flags, which give the next
+ * child the next port), below the kernel's ephemeral range so outgoing connections of
+ * the test do not take `p + 1` meanwhile.
+ */
+export const freePortPair = async (): Promise<number> => {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 10_000)
+    if ((await canListen(port)) && (await canListen(port + 1))) return port
+  }
+}
+
 export type Line = Record<string, unknown>
 
 export interface Master {
@@ -76,16 +95,23 @@ export interface Master {
   readonly output: () => string
   /** Resolves with the first line (from index `from`) matching `predicate`. */
   readonly waitFor: (predicate: (line: Line) => boolean, from?: number, timeoutMs?: number) => Promise<Line>
+  /** Writes `{n, cmd, args}` to the master's stdin; resolves with its `{event: "reply", n}` line. */
+  readonly command: (cmd: string, ...args: Array<unknown>) => Promise<Line>
   readonly stop: () => Promise<void>
 }
 
-/** Starts `node --import tsx <script>` in `dir`; JSON stdout lines are parsed into `lines`. */
-export const startMaster = (dir: string, script: string, env: Record<string, string>): Master => {
-  const child = spawn(process.execPath, ["--conditions=@effect-socketcluster/source", "--import", "tsx", script], {
-    cwd: dir,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
+/** Starts `node --import tsx <script> …args` in `dir`; JSON stdout lines are parsed into `lines`. */
+export const startMaster = (
+  dir: string,
+  script: string,
+  env: Record<string, string>,
+  args: ReadonlyArray<string> = []
+): Master => {
+  const child = spawn(
+    process.execPath,
+    ["--conditions=@effect-socketcluster/source", "--import", "tsx", script, ...args],
+    { cwd: dir, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"] }
+  )
   const lines: Array<Line> = []
   let text = ""
   let pending = ""
@@ -136,7 +162,38 @@ export const startMaster = (dir: string, script: string, env: Record<string, str
       waiters.add(check)
       check()
     })
-  return { child, lines, output: () => text, waitFor, stop }
+  let nextCommand = 0
+  const command = (cmd: string, ...commandArgs: Array<unknown>) => {
+    const n = nextCommand++
+    child.stdin?.write(`${JSON.stringify({ n, cmd, args: commandArgs })}\n`)
+    return waitFor((l) => l.event === "reply" && l.n === n, 0, 30_000)
+  }
+  return { child, lines, output: () => text, waitFor, command, stop }
+}
+
+const appsDir = Path.join(here, "apps")
+
+/** A running test app (`test/apps/<name>`): its master once `ready`, and its port. */
+export interface App {
+  readonly master: Master
+  readonly port: number
+  readonly dir: string
+}
+
+/** Starts the master of `test/apps/<name>` on a free port (env `PORT`) and waits for its `ready` line. */
+export const startApp = async (
+  name: string,
+  options: {
+    readonly modules?: ReadonlyArray<string>
+    readonly env?: Record<string, string>
+    readonly args?: ReadonlyArray<string>
+  } = {}
+): Promise<App> => {
+  const port = await freePort()
+  const dir = makeAppDir(readTree(Path.join(appsDir, name)), ["socketcluster", ...(options.modules ?? [])])
+  const master = startMaster(dir, "server.js", { PORT: String(port), ...options.env }, options.args)
+  await master.waitFor((line) => line.event === "ready", 0, 60_000)
+  return { master, port, dir }
 }
 
 /** The subset of the v14 client the tests use. */
@@ -175,11 +232,15 @@ export const connect = (port: number): Promise<ClientSocket> =>
       hostname: "127.0.0.1",
       port,
       multiplex: false,
+      // Above the brokers' fixed 10 s answer timeout, so a test can watch that one fire.
+      ackTimeout: 20_000,
       autoReconnectOptions: { initialDelay: 100, randomness: 100, multiplier: 1.2, maxDelay: 500 }
     })
     cleanups.push(() => retire(socket))
     socket.once("connect", () => resolve(socket))
-    socket.once("error", (error) => {
+    // After the first connection, errors are the server going away (a worker killed or
+    // restarted): the client reconnects by itself.
+    socket.on("error", (error) => {
       if (socket.state !== "open") reject(error)
     })
   })
