@@ -37,18 +37,22 @@ class Connection {
     private readonly secretKey: string,
     private readonly onPublish: (channel: string, data: unknown) => void,
     private readonly onNotice: (notice: Broker.BrokerNotice) => void,
-    private readonly onReady: () => void
+    private readonly onReady: () => void,
+    private readonly onSocketError: (error: Error, failedAttempts: number) => void
   ) {
     this.open()
   }
 
   private lostAt = 0
+  /** Connection attempts that failed since the last successful one (v14's `connectAttempts`). */
+  private failedAttempts = 0
 
   private open(): void {
     const socket = Net.createConnection(this.path)
     this.socket = socket
     socket.on("connect", () => {
       this.delay = 200
+      this.failedAttempts = 0
       const init: Request = { id: this.nextId++, action: "init", secretKey: this.secretKey }
       this.track(init.id, "init", (error) => {
         if (error != null) {
@@ -75,7 +79,11 @@ class Connection {
       (value) => this.receive(value),
       () => socket.destroy()
     )
-    socket.on("error", () => {})
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      const refused = error.code === "ENOENT" || error.code === "ECONNREFUSED"
+      if (refused) this.failedAttempts++
+      this.onSocketError(error, refused ? this.failedAttempts : Number.POSITIVE_INFINITY)
+    })
     socket.on("close", () => {
       const wasConnected = this.connected
       this.connected = false
@@ -170,7 +178,15 @@ export class BrokerClient {
   private readonly noticeListeners = new Set<(notice: Broker.BrokerNotice) => void>()
   private readonly readyWaiters: Array<() => void> = []
 
-  constructor(paths: ReadonlyArray<string>, secretKey: string) {
+  /**
+   * `onSocketError(error, failedAttempts)`: a socket error of a broker connection, with the
+   * number of failed connection attempts in a row (`Infinity` when it is not a failure to connect).
+   */
+  constructor(
+    paths: ReadonlyArray<string>,
+    secretKey: string,
+    onSocketError: (error: Error, failedAttempts: number) => void = () => {}
+  ) {
     this.connections = paths.map(
       (path, i) =>
         new Connection(
@@ -185,7 +201,8 @@ export class BrokerClient {
           },
           () => {
             if (this.isReady) for (const resolve of this.readyWaiters.splice(0)) resolve()
-          }
+          },
+          onSocketError
         )
     )
   }

@@ -201,7 +201,14 @@ export class SCWorker extends EventEmitter {
 
   private async boot(): Promise<void> {
     const brokers = Array.isArray(this.options.brokers) ? this.options.brokers.map(String) : []
-    const client = new BrokerClientModule.BrokerClient(brokers, String(this.options.secretKey ?? ""))
+    // v14: failed connections to a broker are warnings until `brokerConnectRetryErrorThreshold`
+    // attempts in a row (default 20), then errors.
+    const threshold = Number(this.options.brokerConnectRetryErrorThreshold ?? 20)
+    const client = new BrokerClientModule.BrokerClient(
+      brokers,
+      String(this.options.secretKey ?? ""),
+      (error, failed) => (failed <= threshold ? this.emitWarning(error) : this.emitError(error))
+    )
     this.brokerEngineClient = client
     const httpServer = await this.createHTTPServer()
     this.httpServer = httpServer

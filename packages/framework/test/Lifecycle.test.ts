@@ -8,6 +8,8 @@
  * the same process, and SIGUSR2 in `dev` with `killMasterOnSignal`. One master for the
  * file; the independent checks run concurrently so the 10 s timeouts overlap.
  */
+import * as Fs from "node:fs"
+import * as Path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { type App, type ClientSocket, connect, freePortPair, invoke, type Line, startApp } from "./apps.js"
 
@@ -198,6 +200,23 @@ describe("framework: the probe app", () => {
       await app.master.command("sendToBroker", 1, "fixExec")
       expect(await httpGet(app.port, "/health-check")).toEqual({ status: 200, body: "OK" })
     })
+
+    it("failed connections to a broker are warnings up to brokerConnectRetryErrorThreshold (2), then errors", async () => {
+      Fs.writeFileSync(Path.join(app.dir, "hold-b1"), "")
+      const started = app.master.lines.filter((l) => l.event === "brokerStart" && l.id === 1)
+      const from = app.master.lines.length
+      process.kill(Number(started[started.length - 1]?.pid), "SIGKILL")
+      const refused = (l: Line) => l.code === "ECONNREFUSED" && Object(l.origin).type === "Worker"
+      await app.master.waitFor((l) => l.event === "fail" && refused(l), from)
+      const seen = app.master.lines.slice(from).filter(refused)
+      expect(seen.map((l) => l.event).slice(0, 3)).toEqual(["warning", "warning", "fail"])
+      expect(seen[0]?.message).toMatch(/ECONNREFUSED .*b1$/)
+      // Released, the broker listens; the worker reconnects and its counter starts again.
+      await app.master.command("sendToBroker", 1, "release")
+      await app.master.waitFor((l) => l.event === "brokerStart" && l.id === 1 && l.respawn === true, from)
+      expect(await call("set", "bar", "back")).toEqual({ error: null })
+      expect(await call("get", "bar")).toEqual({ error: null, value: "back" })
+    }, 30_000)
 
     it("killWorkers(): a worker that does not exit gets forceKillSignal after forceKillTimeout; with rebootWorkerOnCrash: false it stays down (FW-23)", async () => {
       await app.master.command("sendToWorker", 0, "hang")

@@ -1,11 +1,24 @@
 // Probe broker: middleware (blocked*/mutate* channels), a `message` listener on broker 0
 // only, an `exec` that can be switched off, and what its singleton/middleware checks threw.
+const fs = require("node:fs")
+const path = require("node:path")
 const SCBroker = require("socketcluster/scbroker")
 
 const describe = (e) => ({ name: e.name, message: e.message })
 
 class Broker extends SCBroker {
-  run() {
+  async run() {
+    // A test that wants this broker down for a while writes hold-b<id>: the broker then
+    // waits for the master's "release" before it listens.
+    const hold = path.join(__dirname, `hold-b${this.id}`)
+    if (fs.existsSync(hold)) {
+      fs.rmSync(hold)
+      await new Promise((resolve) =>
+        this.on("masterMessage", (data, respond) => {
+          if (data === "release") resolve(respond(null, "released"))
+        })
+      )
+    }
     const checks = {}
     try {
       this.addMiddleware("bogus", () => {})

@@ -19,6 +19,7 @@ const options = (more) => ({
   crashWorkerOnError: false,
   rebootWorkerOnCrash: false,
   forceKillTimeout: 1000,
+  brokerConnectRetryErrorThreshold: 2,
   processTermTimeout: 20000,
   workerController: path.join(__dirname, "worker.js"),
   brokerController: path.join(__dirname, "broker.js"),
@@ -30,8 +31,8 @@ const start = (more) => {
   for (const event of ["workerStart", "workerExit", "brokerStart", "brokerExit"]) sc.on(event, (i) => line(event, i))
   sc.on("workerClusterExit", (i) => line("workerClusterExit", { pid: i.pid, code: i.code }))
   sc.on("ready", () => line("ready", { killMasterOnSignal: sc.options.killMasterOnSignal }))
-  sc.on("fail", (e) => line("fail", { ...describe(e), origin: e.origin, signal: e.signal }))
-  sc.on("warning", (e) => line("warning", { ...describe(e), origin: e.origin, signal: e.signal }))
+  sc.on("fail", (e) => line("fail", { ...describe(e), origin: e.origin, signal: e.signal, code: e.code }))
+  sc.on("warning", (e) => line("warning", { ...describe(e), origin: e.origin, signal: e.signal, code: e.code }))
   sc.on("workerMessage", (workerId, data, respond) => {
     if (data !== "silent") respond(null, { workerId, echo: data })
   })
