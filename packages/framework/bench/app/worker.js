@@ -24,7 +24,11 @@ class Worker extends SCWorker {
       new Promise((resolve, reject) => exchange[method](...args, (e, v) => (e ? reject(e) : resolve(v))))
     let received = 0
     this.on("masterMessage", (data, respond) => {
-      const reply = (promise) => promise.then((v) => respond(null, v), (e) => respond(e))
+      const reply = (promise) =>
+        promise.then(
+          (v) => respond(null, v),
+          (e) => respond(e)
+        )
       if (data.op === "setGet") {
         return reply(
           loop(data.durationMs, data.inFlight, async (i) => {
