@@ -38,7 +38,9 @@ class Connection {
     private readonly onPublish: (channel: string, data: unknown) => void,
     private readonly onNotice: (notice: Broker.BrokerNotice) => void,
     private readonly onReady: () => void,
-    private readonly onSocketError: (error: Error, failedAttempts: number) => void
+    private readonly onSocketError: (error: Error, failedAttempts: number) => void,
+    /** v14's `pubSubBatchDuration`: commands written within this many ms leave as one write. */
+    private readonly batchMs: number | undefined
   ) {
     this.open()
   }
@@ -136,8 +138,23 @@ class Connection {
       const action = command.action === "data" ? command.command.action : command.action
       this.track(request.id, action, callback)
     }
-    if (this.connected && this.socket !== undefined) write(this.socket, request)
-    else this.queue.push(request)
+    if (!this.connected || this.socket === undefined) this.queue.push(request)
+    else if (this.batchMs === undefined) write(this.socket, request)
+    else this.batched(this.socket, request)
+  }
+
+  private batch = ""
+
+  /** Adds to the pending batch (every command, so none overtakes another); one write when the timer fires. */
+  private batched(socket: Net.Socket, request: Request): void {
+    if (this.batch.length === 0) {
+      setTimeout(() => {
+        const text = this.batch
+        this.batch = ""
+        if (!socket.destroyed) socket.write(text)
+      }, this.batchMs)
+    }
+    this.batch += `${JSON.stringify(request)}\n`
   }
 
   get isConnected(): boolean {
@@ -185,7 +202,8 @@ export class BrokerClient {
   constructor(
     paths: ReadonlyArray<string>,
     secretKey: string,
-    onSocketError: (error: Error, failedAttempts: number) => void = () => {}
+    onSocketError: (error: Error, failedAttempts: number) => void = () => {},
+    pubSubBatchDuration?: number
   ) {
     this.connections = paths.map(
       (path, i) =>
@@ -202,7 +220,8 @@ export class BrokerClient {
           () => {
             if (this.isReady) for (const resolve of this.readyWaiters.splice(0)) resolve()
           },
-          onSocketError
+          onSocketError,
+          pubSubBatchDuration
         )
     )
   }

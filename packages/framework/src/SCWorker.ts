@@ -207,7 +207,8 @@ export class SCWorker extends EventEmitter {
     const client = new BrokerClientModule.BrokerClient(
       brokers,
       String(this.options.secretKey ?? ""),
-      (error, failed) => (failed <= threshold ? this.emitWarning(error) : this.emitError(error))
+      (error, failed) => (failed <= threshold ? this.emitWarning(error) : this.emitError(error)),
+      typeof this.options.pubSubBatchDuration === "number" ? this.options.pubSubBatchDuration : undefined
     )
     this.brokerEngineClient = client
     const httpServer = await this.createHTTPServer()
