@@ -1,6 +1,7 @@
 /**
  * The quick-start server: SocketCluster on PORT (default 8000) with an `echo` procedure,
- * client publishing allowed and the embedded in-memory broker.
+ * client publishing allowed and the embedded in-memory broker. `PROTOCOL_VERSION=1` or `=2`
+ * serves one protocol only (default: detected per connection).
  *
  *   PORT=8000 ./dev tsx packages/server/examples/start.ts
  */
@@ -9,6 +10,7 @@ import { Effect, Exit, Layer } from "effect"
 import { BrokerMemory, SCServer } from "../src/index.js"
 
 const port = Number(process.env.PORT ?? 8000)
+const protocolVersion = process.env.PROTOCOL_VERSION === "1" ? 1 : process.env.PROTOCOL_VERSION === "2" ? 2 : "auto"
 
 const App = Layer.effectDiscard(
   Effect.gen(function* () {
@@ -17,7 +19,7 @@ const App = Layer.effectDiscard(
     yield* Effect.log(`effect-socketcluster listening on ws://127.0.0.1:${server.sourcePort}${server.getPath()}`)
     console.log(`listening ${server.sourcePort}`)
   })
-).pipe(Layer.provideMerge(SCServer.layer({ port })), Layer.provide(BrokerMemory.layer))
+).pipe(Layer.provideMerge(SCServer.layer({ port, protocolVersion })), Layer.provide(BrokerMemory.layer))
 
 NodeRuntime.runMain(Layer.launch(App), {
   teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) || Exit.hasInterrupts(exit) ? 0 : 1)

@@ -51,6 +51,13 @@ export type Protocol = 1 | 2
 export class ScClient {
   private nextCid = 1
   private readonly pending = new Map<number, AnswerCallback>()
+  /** Pings of its protocol answered so far, and when the last one was (`performance.now()`). */
+  pongs = 0
+  lastPongAt = 0
+  /** When the handshake answer arrived (`performance.now()`). */
+  handshakeAt = 0
+  /** Called after each pong is sent. */
+  onPong: () => void = () => {}
   /** Receives every `#publish` delivery's channel index and sequence number. */
   onDelivery: (channelIndex: number, sequence: number) => void = () => {}
 
@@ -98,11 +105,11 @@ export class ScClient {
 
   private receive(payload: Buffer): void {
     if (payload.length === 0) {
-      if (this.protocol === 2) this.connection.sendText("")
+      if (this.protocol === 2) this.pong("")
       return
     }
     if (payload.length === 2 && payload[0] === 0x23 && payload[1] === 0x31) {
-      if (this.protocol === 1) this.connection.sendText("#2")
+      if (this.protocol === 1) this.pong("#2")
       return
     }
     if (payload.indexOf(ridPrefix) === 0) {
@@ -122,6 +129,13 @@ export class ScClient {
       }
     }
     this.receiveSlow(payload)
+  }
+
+  private pong(frame: string): void {
+    this.pongs++
+    this.lastPongAt = performance.now()
+    this.connection.sendText(frame)
+    this.onPong()
   }
 
   /** Anything the fast paths do not recognise (other key orders, batches, server events). */
@@ -159,6 +173,7 @@ export const openClient = async (port: number, path: string, protocol: Protocol 
   const client = new ScClient(await connectWebSocket(port, path), protocol)
   const answer = await client.requestAsync("#handshake", '{"authToken":null}')
   if (answer.indexOf('"id"') === -1) throw new ScProtocolError(`handshake answer without id: ${answer.toString()}`)
+  client.handshakeAt = performance.now()
   return client
 }
 

@@ -1,6 +1,7 @@
 /** Every scenario, in the order they run. */
 import { connectScenario } from "./connect.js"
 import { fanOutScenario } from "./fan-out.js"
+import { firstPingScenario } from "./first-ping.js"
 import { manyChannelsScenario } from "./many-channels.js"
 import { rpcScenario } from "./rpc.js"
 import type { Scenario } from "./scenario.js"
@@ -12,5 +13,6 @@ export const scenarios: ReadonlyArray<Scenario> = [
   fanOutScenario(1000, 20),
   fanOutScenario(5000, 4),
   rpcScenario,
-  manyChannelsScenario
+  manyChannelsScenario,
+  firstPingScenario(5000)
 ]

@@ -27,6 +27,8 @@ export interface RunOptions {
 export interface Scenario {
   readonly id: string
   readonly title: string
+  /** Run only when named with `--scenarios`. */
+  readonly optional?: boolean
   readonly figures: ReadonlyArray<Figure>
   readonly run: (target: TargetProcess, options: RunOptions) => Promise<RunResult>
 }

@@ -30,13 +30,23 @@ const findEsbuild = (): string | undefined => {
   return binary !== undefined && existsSync(binary) ? binary : undefined
 }
 
-/** Builds the bundle; unavailable when the entry point does not exist yet or does not build. */
+let prepared: Launch | Unavailable | undefined
+
+/**
+ * Builds the bundle (once per invocation: the targets that run it with other settings share
+ * it); unavailable when the entry point does not exist yet or does not build.
+ */
 export const prepareEffectSocketcluster = (): Launch | Unavailable => {
+  prepared ??= build()
+  return prepared
+}
+
+const build = (): Launch | Unavailable => {
   if (!existsSync(entry)) return { unavailable: "packages/server/examples/start.ts does not exist yet" }
   const esbuild = findEsbuild()
   if (esbuild === undefined) return { unavailable: "esbuild not found under node_modules/.pnpm" }
   mkdirSync(join(repoRoot, "packages/bench/.build"), { recursive: true })
-  const build = spawnSync(
+  const result = spawnSync(
     esbuild,
     [
       entry,
@@ -52,6 +62,6 @@ export const prepareEffectSocketcluster = (): Launch | Unavailable => {
     ],
     { encoding: "utf8" }
   )
-  if (build.status !== 0) return { unavailable: `esbuild failed: ${build.stderr || build.error?.message}` }
+  if (result.status !== 0) return { unavailable: `esbuild failed: ${result.stderr || result.error?.message}` }
   return { args: [bundle] }
 }

@@ -21,9 +21,19 @@ export interface Target {
 
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url))
 
+const withEnv = (launch: Launch | Unavailable, env: Readonly<Record<string, string>>): Launch | Unavailable =>
+  isUnavailable(launch) ? launch : { ...launch, env: { ...launch.env, ...env } }
+
 /** Our server first; the references after it. */
 export const targets: ReadonlyArray<Target> = [
   { id: "effect-sc", label: "effect-socketcluster", prepare: prepareEffectSocketcluster },
+  {
+    // The same server serving v1 only: the A/B of per-connection protocol detection (issue 16).
+    id: "effect-sc-v1",
+    label: "effect-socketcluster, protocolVersion: 1",
+    prepare: () => withEnv(prepareEffectSocketcluster(), { PROTOCOL_VERSION: "1" }),
+    optional: true
+  },
   {
     id: "sc-server",
     label: "socketcluster-server 14.7.2",
