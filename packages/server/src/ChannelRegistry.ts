@@ -14,9 +14,9 @@
 import type { BrokerError, CodecEngine } from "@effect-socketcluster/protocol"
 import { Effect, Exit } from "effect"
 import type { BrokerShape } from "./Broker.js"
+import { EncodedText, type Frame } from "./Frame.js"
 import type { HistoryRead, StreamPosition } from "./History.js"
 import type { RecoverRequest, RecoveryAck } from "./Recovery.js"
-import { EncodedText, type Frame, type SCSocket } from "./SCSocket.js"
 
 interface Buffered {
   readonly data: unknown
@@ -31,15 +31,21 @@ interface PendingSubscription {
 // Kept small: with 10,000 channels of one subscriber each, this is most of the memory per channel.
 interface ChannelEntry {
   /** The subscribers: one socket is held directly, a Set only from the second on. */
-  sockets: SCSocket | Set<SCSocket> | undefined
+  sockets: Subscriber | Set<Subscriber> | undefined
   exchangeInterest: number
   watchers: Set<(data: unknown) => void> | undefined
   /** "ready" once the broker carries the channel; pending while it is being asked; undefined while nobody is interested. */
   broker: "ready" | PendingSubscription | undefined
   /** Sockets that get offsets with each publication; undefined when none asked. */
-  positioned: Set<SCSocket> | undefined
+  positioned: Set<Subscriber> | undefined
   /** Sockets catching up from history, with the live publications they have yet to get. */
-  catchingUp: Map<SCSocket, Array<Buffered>> | undefined
+  catchingUp: Map<Subscriber, Array<Buffered>> | undefined
+}
+
+/** What the registry delivers to: a socket (the registry knows nothing else of it). */
+export interface Subscriber {
+  /** Takes one publication; `frame` encodes it at most once per fan-out, shared by every subscriber. */
+  deliver(channel: string, data: unknown, frame: () => Frame | undefined): void
 }
 
 export class ChannelRegistry {
@@ -66,7 +72,7 @@ export class ChannelRegistry {
     return n
   }
 
-  subscribers(channel: string): ReadonlySet<SCSocket> {
+  subscribers(channel: string): ReadonlySet<Subscriber> {
     const sockets = this.entries.get(channel)?.sockets
     return sockets === undefined ? new Set() : sockets instanceof Set ? sockets : new Set([sockets])
   }
@@ -117,7 +123,7 @@ export class ChannelRegistry {
     }
   }
 
-  addSocket(socket: SCSocket, channel: string): Effect.Effect<void, BrokerError> {
+  addSocket(socket: Subscriber, channel: string): Effect.Effect<void, BrokerError> {
     return Effect.suspend(() => {
       const e = this.entry(channel)
       this.attach(socket, e)
@@ -125,7 +131,7 @@ export class ChannelRegistry {
     })
   }
 
-  private attach(socket: SCSocket, e: ChannelEntry): void {
+  private attach(socket: Subscriber, e: ChannelEntry): void {
     if (e.sockets === undefined) e.sockets = socket
     else if (e.sockets instanceof Set) e.sockets.add(socket)
     else if (e.sockets !== socket) e.sockets = new Set([e.sockets, socket])
@@ -137,7 +143,7 @@ export class ChannelRegistry {
    * publication. Resolves with the subscribe answer's data.
    */
   addRecoveringSocket(
-    socket: SCSocket,
+    socket: Subscriber,
     channel: string,
     request: RecoverRequest
   ): Effect.Effect<RecoveryAck, BrokerError> {
@@ -179,7 +185,7 @@ export class ChannelRegistry {
 
   // History first, then the live publications that arrived meanwhile, minus what history covered.
   private catchUp(
-    socket: SCSocket,
+    socket: Subscriber,
     channel: string,
     e: ChannelEntry,
     since: StreamPosition,
@@ -244,7 +250,7 @@ export class ChannelRegistry {
   }
 
   /** Synchronous: from now on `socket` gets nothing from `channel`. */
-  removeSocket(socket: SCSocket, channel: string): void {
+  removeSocket(socket: Subscriber, channel: string): void {
     const e = this.entries.get(channel)
     if (e === undefined || e.sockets === undefined) return
     if (e.sockets instanceof Set) {

@@ -54,35 +54,17 @@ import { MiddlewarePipeline } from "./MiddlewarePipeline.js"
 import { resolveOptions, type ServerOptions, type ServerOptionsInput } from "./Options.js"
 import * as Origins from "./Origins.js"
 import type { RecoverRequest, RecoveryAck } from "./Recovery.js"
-import { type EventHandler, SCSocket, type SocketHost, upgradeRequest } from "./SCSocket.js"
+import { type EventHandler, upgradeRequest } from "./SCSocket.js"
 import { DuplicateHandlerError, ServerStartError } from "./ServerErrors.js"
+import { ServerSocket } from "./ServerSocket.js"
+import type { ServerCounters, SocketHost } from "./SocketCore.js"
 import { generateId } from "./SocketId.js"
 import * as Tracing from "./Tracing.js"
 
 /** Every option: the server options plus the auth engine's (used when no `AuthEngine` layer is provided). */
 export type SCServerOptions = ServerOptionsInput & AuthOptions
 
-/** Counters the runnable server exports as metrics (monotonic since start). */
-export interface ServerCounters {
-  /** Inbound WebSocket frames. */
-  messagesIn: number
-  /** Inbound payload bytes. */
-  bytesIn: number
-  /** Outbound WebSocket frames. */
-  messagesOut: number
-  /** Outbound payload bytes. */
-  bytesOut: number
-  /** Server-to-client emits whose ack did not arrive within `ackTimeout`. */
-  ackTimeouts: number
-  /** Publications not written to a slow consumer (`slowConsumerPolicy: "dropPublications"`). */
-  droppedPublications: number
-  /** Sockets closed with 4010: over `outboundHighWaterMark` under the `disconnect` policy, or over `maxOutboundBuffer`. */
-  slowConsumerDisconnects: number
-  /** WebSocket connections accepted (handshakes started). */
-  handshakes: number
-  /** Upgrades refused with HTTP 503 (`maxConnections`). */
-  rejectedUpgrades: number
-}
+export type { ServerCounters }
 
 /**
  * The running server. Its state is readable synchronously (as in v14) and its actions
@@ -104,9 +86,9 @@ export class SCServerCore implements SocketHost {
     rejectedUpgrades: 0
   }
   /** Sockets that completed the handshake, by id. */
-  readonly clients = new Map<string, SCSocket>()
+  readonly clients = new Map<string, ServerSocket>()
   /** Sockets still in the handshake, by id. */
-  readonly pendingClients = new Map<string, SCSocket>()
+  readonly pendingClients = new Map<string, ServerSocket>()
   /** `true` after `Ready`, `false` after `close`. */
   isReady = false
   /** The port the HTTP server is bound to (undefined when attached before listening). */
@@ -121,7 +103,7 @@ export class SCServerCore implements SocketHost {
   private currentCodec: CodecEngine
   private readonly handlers = new Map<string, EventHandler>()
   private readonly checkOrigin: Origins.OriginCheck
-  private uncorkQueue: Array<SCSocket> = []
+  private uncorkQueue: Array<ServerSocket> = []
   private uncorkScheduled = false
   private accepting = true
 
@@ -217,16 +199,16 @@ export class SCServerCore implements SocketHost {
   findHandler(event: string): EventHandler | undefined {
     return this.handlers.get(event)
   }
-  socketOpened(socket: SCSocket): void {
+  socketOpened(socket: ServerSocket): void {
     this.pendingClients.delete(socket.id)
     this.clients.set(socket.id, socket)
   }
-  socketClosed(socket: SCSocket, wasOpen: boolean): void {
+  socketClosed(socket: ServerSocket, wasOpen: boolean): void {
     if (wasOpen) this.clients.delete(socket.id)
     else this.pendingClients.delete(socket.id)
   }
   subscribe(
-    socket: SCSocket,
+    socket: ServerSocket,
     channel: string,
     recover?: RecoverRequest
   ): Effect.Effect<RecoveryAck | undefined, BrokerError> {
@@ -234,7 +216,7 @@ export class SCServerCore implements SocketHost {
       ? Effect.as(this.registry.addSocket(socket, channel), undefined)
       : this.registry.addRecoveringSocket(socket, channel, recover)
   }
-  unsubscribe(socket: SCSocket, channel: string): void {
+  unsubscribe(socket: ServerSocket, channel: string): void {
     this.registry.removeSocket(socket, channel)
   }
   publish(channel: string, data: unknown): Effect.Effect<void, BrokerError> {
@@ -247,7 +229,7 @@ export class SCServerCore implements SocketHost {
   slowConsumerDisconnected(): void {
     this.counters.slowConsumerDisconnects++
   }
-  scheduleUncork(socket: SCSocket): void {
+  scheduleUncork(socket: ServerSocket): void {
     this.uncorkQueue.push(socket)
     if (this.uncorkScheduled) return
     this.uncorkScheduled = true
@@ -441,7 +423,7 @@ export class SCServerCore implements SocketHost {
   }
 
   private onConnection(ws: WebSocket, req: Http.IncomingMessage): void {
-    const socket = new SCSocket(this.generateId(), ws, upgradeRequest(req), this)
+    const socket = new ServerSocket(this.generateId(), ws, upgradeRequest(req), this)
     this.pendingClients.set(socket.id, socket)
     this.counters.handshakes++
     socket.start()

@@ -1,0 +1,241 @@
+/**
+ * The server's implementation of `SCSocket`: one object holding the socket's state
+ * (`SocketCore`), whose methods hand each job to its module — `SocketInbound` (decoding
+ * and ordering), `SocketLifecycle` (handshake, heartbeat, close), `SocketAuth`,
+ * `SocketPubSub`, `SocketRpc` and `SocketWriter` (the outbound writer).
+ *
+ * Created by the server for each accepted WebSocket; apps see it as the read-only `SCSocket`.
+ */
+
+import { type InboundPacket, json } from "@effect-socketcluster/protocol"
+import { Effect, type Stream } from "effect"
+import type { WebSocket } from "ws"
+import type { SignOptions } from "./AuthEngine.js"
+import { EventHub } from "./EventHub.js"
+import type { Frame } from "./Frame.js"
+import type { EventHandler, SCSocket, SocketState, UpgradeRequest } from "./SCSocket.js"
+import * as Auth from "./SocketAuth.js"
+import type { PendingAck, PublishOutItem, SocketCore, SocketHost } from "./SocketCore.js"
+import { type InvokeError, invokeFailure, type SetAuthTokenError, setAuthTokenFailure } from "./SocketErrors.js"
+import type { AuthState, SocketEvent } from "./SocketEvents.js"
+import * as Inbound from "./SocketInbound.js"
+import * as Lifecycle from "./SocketLifecycle.js"
+import * as PubSub from "./SocketPubSub.js"
+import * as Rpc from "./SocketRpc.js"
+import * as Writer from "./SocketWriter.js"
+import * as Dialect from "./WireDialect.js"
+
+const noChannels: ReadonlySet<string> = new Set()
+
+/**
+ * A server-side SocketCluster socket (see `SCSocket` for the API).
+ */
+export class ServerSocket implements SocketCore, SCSocket {
+  state: SocketState = "connecting"
+  authState: AuthState = "unauthenticated"
+  authToken: unknown = null
+  signedAuthToken: string | null = null
+  // Allocated on first use, like the other per-socket collections: memory per idle
+  // socket is a headline figure (most sockets of a big server never use most of them).
+  channelSet: Set<string> | undefined
+  handlers: Map<string, EventHandler> | undefined
+  bytesReceived = 0
+
+  readonly hub: EventHub<SocketEvent>
+  corked = false
+
+  cid = 1
+  pendingAcks: Map<number, PendingAck> | undefined
+  pendingInboundRpcs = 0
+  publishesInFlight = 0
+  readonly openedAt = Date.now()
+  lastSeen = this.openedAt
+  nextPing: number
+  handshakeReceived = false
+  busy = false
+  inbox: Array<InboundPacket> | undefined
+  holds = 0
+  held: Array<Frame> | undefined
+  batch: Array<object> | undefined
+  publishOutChain: Array<PublishOutItem> | undefined
+  publishOutBusy = false
+  dialect: Dialect.WireDialect
+
+  constructor(
+    readonly id: string,
+    readonly ws: WebSocket,
+    readonly request: UpgradeRequest,
+    readonly host: SocketHost
+  ) {
+    this.hub = new EventHub(host.listenerThrew)
+    // The first ping comes after a random 50–100 % of pingInterval: sockets that connected
+    // together (a reconnect storm) would otherwise be pinged, and pong, in one burst
+    // every interval forever.
+    this.nextPing = this.openedAt + Math.round(host.options.pingInterval * (0.5 + 0.5 * Math.random()))
+    this.dialect = Dialect.initialDialect(host.options.protocolVersion, request.url, host.codec() === json)
+  }
+
+  get protocolVersion(): Dialect.ProtocolVersion | null {
+    return this.dialect.version
+  }
+  get remoteAddress(): string | undefined {
+    return this.request.socket.remoteAddress
+  }
+  get remotePort(): number | undefined {
+    return this.request.socket.remotePort
+  }
+  get remoteFamily(): string | undefined {
+    return this.request.socket.remoteFamily
+  }
+  get channels(): ReadonlySet<string> {
+    return this.channelSet ?? noChannels
+  }
+  getState(): SocketState {
+    return this.state
+  }
+  isClosed(): boolean {
+    return this.state === "closed"
+  }
+  getAuthToken(): unknown {
+    return this.authToken
+  }
+  subscriptions(): ReadonlyArray<string> {
+    return Array.from(this.channels)
+  }
+  isSubscribed(channel: string): boolean {
+    return this.channels.has(channel)
+  }
+  get events(): Stream.Stream<SocketEvent> {
+    return this.hub.stream()
+  }
+
+  // The server's side ----------------------------------------------------------------
+
+  /** Called by the transport once the WebSocket is open: wires its events to the inbound path and the close sequence. */
+  start(): void {
+    this.ws.on("message", (data: Buffer, isBinary: boolean) => Inbound.onMessage(this, data, isBinary))
+    this.ws.on("close", (code: number, reason: Buffer) => {
+      // A client that hangs up after its pong deadline timed out: v14's per-socket timer
+      // would already have fired, the sweep only notices at its next tick.
+      if (Lifecycle.pongOverdue(this, Date.now())) return this.closeUnsafe(4001, undefined, false)
+      this.closeUnsafe(
+        code === 1005 && this.state !== "closed" ? 1005 : code,
+        reason.length > 0 ? reason.toString() : undefined,
+        false
+      )
+    })
+    this.ws.on("error", (error: Error) => {
+      this.emitError(error)
+    })
+  }
+
+  /** Called by the server's heartbeat sweep. */
+  heartbeat(now: number): void {
+    Lifecycle.heartbeat(this, now)
+  }
+
+  /** Flushes corked writes (the server's end-of-turn uncork). */
+  flush(): void {
+    Writer.flush(this)
+  }
+
+  /** Delivers a publication (called by the channel registry's fan-out). */
+  deliver(channel: string, data: unknown, frame: () => Frame | undefined): void {
+    PubSub.deliver(this, channel, data, frame)
+  }
+
+  // Synchronous actions ----------------------------------------------------------------
+
+  closeUnsafe(code: number, data: unknown, closeWs: boolean): void {
+    Lifecycle.closeUnsafe(this, code, data, closeWs)
+  }
+  disconnectUnsafe(code: unknown = 1000, data?: unknown): void {
+    Lifecycle.disconnectUnsafe(this, code, data)
+  }
+  terminateUnsafe(): void {
+    this.ws.terminate()
+  }
+  emitUnsafe(
+    event: string,
+    data: unknown,
+    callback?: (error: unknown, data: unknown) => void,
+    invoke = false
+  ): number | undefined {
+    return Rpc.emitUnsafe(this, event, data, callback, invoke)
+  }
+  sendUnsafe(data: string | Uint8Array): void {
+    Writer.writeFrame(this, data)
+  }
+  setAuthTokenUnsafe(
+    data: unknown,
+    options?: SignOptions & { readonly algorithm?: unknown },
+    callback?: (error: unknown) => void,
+    onWritten?: (error: unknown) => void
+  ): void {
+    Auth.setAuthTokenUnsafe(this, data, options, callback, onWritten)
+  }
+  deauthenticateUnsafe(callback?: (error: unknown) => void): void {
+    Auth.deauthenticateUnsafe(this, callback)
+  }
+  deauthenticateSelf(): void {
+    Auth.deauthenticateSelf(this)
+  }
+  kickOutUnsafe(channel?: string, message?: unknown): void {
+    PubSub.kickOutUnsafe(this, channel, message)
+  }
+  emitError(error: unknown): void {
+    this.hub.emit({ _tag: "Error", error })
+    this.host.warn(error)
+  }
+
+  // Effect API -------------------------------------------------------------------------
+
+  emit(event: string, data?: unknown): Effect.Effect<void> {
+    return Effect.sync(() => this.emitUnsafe(event, data))
+  }
+
+  invoke(event: string, data?: unknown): Effect.Effect<unknown, InvokeError> {
+    return Effect.callback<unknown, InvokeError>((resume) => {
+      const cid = this.emitUnsafe(
+        event,
+        data,
+        (error, response) => {
+          resume(error === null || error === undefined ? Effect.succeed(response) : invokeFailure(error))
+        },
+        true
+      )
+      if (cid !== undefined) return Effect.sync(() => Rpc.cancelAck(this, cid))
+    })
+  }
+
+  send(data: string | Uint8Array): Effect.Effect<void> {
+    return Effect.sync(() => this.sendUnsafe(data))
+  }
+
+  disconnect(code?: number, data?: unknown): Effect.Effect<void> {
+    return Effect.sync(() => this.disconnectUnsafe(code, data))
+  }
+
+  setAuthToken(data: unknown, options?: SignOptions): Effect.Effect<void, SetAuthTokenError> {
+    return Effect.callback<void, SetAuthTokenError>((resume) => {
+      this.setAuthTokenUnsafe(data, options, undefined, (error) => {
+        resume(error === undefined ? Effect.void : setAuthTokenFailure(error))
+      })
+    })
+  }
+
+  get deauthenticate(): Effect.Effect<void> {
+    return Effect.sync(() => this.deauthenticateUnsafe())
+  }
+
+  kickOut(channel?: string, message?: unknown): Effect.Effect<void> {
+    return Effect.sync(() => this.kickOutUnsafe(channel, message))
+  }
+
+  handle(event: string, handler: EventHandler): Effect.Effect<void> {
+    return Effect.sync(() => {
+      if (this.handlers === undefined) this.handlers = new Map()
+      this.handlers.set(event, handler)
+    })
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * What the job modules of a server socket share: the socket's internal, writable view
+ * (`SocketCore`, the one object that holds a socket's state), and what a socket needs
+ * from its server (`SocketHost`). The job modules (`SocketInbound`, `SocketLifecycle`,
+ * `SocketAuth`, `SocketPubSub`, `SocketRpc`, `SocketWriter`) are functions over a
+ * `SocketCore`; `ServerSocket` assembles them into the public `SCSocket`.
+ *
+ * All of a socket's state lives in that one object, allocated on first use where most
+ * sockets never need it: memory per idle socket is a headline figure.
+ */
+import type { BrokerError, Cid, CodecEngine, InboundPacket } from "@effect-socketcluster/protocol"
+import type { Cause, Effect, Fiber } from "effect"
+import type { AuthEngine } from "./AuthEngine.js"
+import type { ServerEvent } from "./Events.js"
+import type { Frame } from "./Frame.js"
+import type { MiddlewarePipeline } from "./MiddlewarePipeline.js"
+import type { ServerOptions } from "./Options.js"
+import type { RecoverRequest, RecoveryAck } from "./Recovery.js"
+import type { EventHandler, SCSocket, SocketState } from "./SCSocket.js"
+import type { AuthState } from "./SocketEvents.js"
+import type { WireDialect } from "./WireDialect.js"
+
+/** Counters the runnable server exports as metrics (monotonic since start). */
+export interface ServerCounters {
+  /** Inbound WebSocket frames. */
+  messagesIn: number
+  /** Inbound payload bytes. */
+  bytesIn: number
+  /** Outbound WebSocket frames. */
+  messagesOut: number
+  /** Outbound payload bytes. */
+  bytesOut: number
+  /** Server-to-client emits whose ack did not arrive within `ackTimeout`. */
+  ackTimeouts: number
+  /** Publications not written to a slow consumer (`slowConsumerPolicy: "dropPublications"`). */
+  droppedPublications: number
+  /** Sockets closed with 4010: over `outboundHighWaterMark` under the `disconnect` policy, or over `maxOutboundBuffer`. */
+  slowConsumerDisconnects: number
+  /** WebSocket connections accepted (handshakes started). */
+  handshakes: number
+  /** Upgrades refused with HTTP 503 (`maxConnections`). */
+  rejectedUpgrades: number
+}
+
+/** What a socket needs from its server (implemented by `SCServer`). */
+export interface SocketHost {
+  readonly options: ServerOptions
+  readonly pipeline: MiddlewarePipeline
+  readonly auth: AuthEngine["Service"]
+  /** Traffic counters (metrics). */
+  readonly counters: ServerCounters
+  codec(): CodecEngine
+  runFork<A, E>(effect: Effect.Effect<A, E>): Fiber.Fiber<A, E>
+  emitServerEvent(event: ServerEvent): void
+  /** The server's events (a socket checks `active` before building an event nobody hears). */
+  readonly hub: { readonly active: boolean }
+  warn(error: unknown): void
+  /** Reports what a throwing event listener threw. */
+  readonly listenerThrew: (error: unknown) => void
+  /** Reports a bug in user code (a handler's or middleware's defect): logged and warned, never sent. */
+  defect(where: string, cause: Cause.Cause<unknown>): void
+  findHandler(event: string): EventHandler | undefined
+  /** connecting → open bookkeeping. */
+  socketOpened(socket: SocketCore): void
+  /** Removes the socket from `clients`/`pendingClients`. */
+  socketClosed(socket: SocketCore, wasOpen: boolean): void
+  /**
+   * Records a subscription locally and makes sure the broker carries the channel; with a
+   * recovery request, also replays what the socket missed and resolves with the answer's data.
+   */
+  subscribe(
+    socket: SocketCore,
+    channel: string,
+    recover?: RecoverRequest
+  ): Effect.Effect<RecoveryAck | undefined, BrokerError>
+  /** Removes a subscription locally at once (deliveries stop now); the broker catches up later. */
+  unsubscribe(socket: SocketCore, channel: string): void
+  publish(channel: string, data: unknown): Effect.Effect<void, BrokerError>
+  scheduleUncork(socket: SocketCore): void
+  /** Counts a publication dropped for a slow consumer. */
+  droppedPublication(socket: SocketCore): void
+  /** Counts a socket closed with 4010 for not reading. */
+  slowConsumerDisconnected(socket: SocketCore): void
+  /** True when a tracer is installed: spans and log annotations are made (see `Tracing`). */
+  readonly tracing: boolean
+  readonly handshakePermits: { readonly withPermit: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E> }
+}
+
+/** A server-to-client emit waiting for its answer. */
+export interface PendingAck {
+  readonly event: string
+  readonly data: unknown
+  readonly callback: (error: unknown, data: unknown) => void
+  readonly timer: ReturnType<typeof setTimeout>
+  /**
+   * Registered by `invoke`: a client's error answer comes wrapped in `ClientError`, and
+   * the socket's close fails it at once. (v14 callbacks wait for their timeout.)
+   */
+  readonly invoke: boolean
+}
+
+/** A publication waiting for this socket's publishOut chain. */
+export interface PublishOutItem {
+  readonly channel: string
+  readonly data: unknown
+  readonly frame: () => Frame | undefined
+}
+
+/**
+ * The writable view of a server socket that its job modules work on. The public
+ * `SCSocket` is the same object, read-only.
+ */
+export interface SocketCore extends SCSocket {
+  state: SocketState
+  authState: AuthState
+  authToken: unknown
+  signedAuthToken: string | null
+  bytesReceived: number
+  readonly host: SocketHost
+  /** Set while this socket's TCP socket is corked (flushed at the end of the event-loop turn). */
+  corked: boolean
+  channelSet: Set<string> | undefined
+  /** Per-socket event handlers (take precedence over the server's); allocated on first use. */
+  handlers: Map<string, EventHandler> | undefined
+  /** The next cid of a server-to-client emit. */
+  cid: number
+  pendingAcks: Map<number, PendingAck> | undefined
+  pendingInboundRpcs: number
+  publishesInFlight: number
+  readonly openedAt: number
+  lastSeen: number
+  nextPing: number
+  handshakeReceived: boolean
+  /** A packet is being processed asynchronously; later ones wait in `inbox`. */
+  busy: boolean
+  inbox: Array<InboundPacket> | undefined
+  /** Frames are held (`held`) while a `#setAuthToken` is being signed. */
+  holds: number
+  held: Array<Frame> | undefined
+  batch: Array<object> | undefined
+  publishOutChain: Array<PublishOutItem> | undefined
+  publishOutBusy: boolean
+  dialect: WireDialect
+}
+
+/** A request that wants an answer (v14: a cid of 0 or "" asks for none). */
+export const hasCid = (cid: Cid | undefined): cid is Cid => cid !== undefined && cid !== 0 && cid !== ""

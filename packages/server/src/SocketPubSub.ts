@@ -1,0 +1,256 @@
+/**
+ * A socket's side of pub/sub: `#subscribe` (subscribe middleware, limits, the broker's
+ * confirmation), `#unsubscribe`, client `#publish` (publishIn middleware, in arrival
+ * order, with back-pressure on unconfirmed publishes), `kickOut`, and the delivery of
+ * publications through the socket's publishOut chain.
+ */
+import {
+  type AuthTokenExpiredError,
+  BrokerError,
+  type Cid,
+  type InboundPacket,
+  InvalidActionError
+} from "@effect-socketcluster/protocol"
+import { Cause, Effect, Exit } from "effect"
+import type { Frame } from "./Frame.js"
+import { decodeRecoverRequest } from "./Recovery.js"
+import { hasCid, type SocketCore } from "./SocketCore.js"
+import { toWireError } from "./WireError.js"
+
+type SubscribePacket = Extract<InboundPacket, { readonly _tag: "Subscribe" }>
+
+/** Why a subscribe before the handshake completed is refused (B130). */
+export const earlySubscribe = "Cannot subscribe socket to a channel before it has completed the handshake"
+
+import { warnBlocked } from "./SocketRpc.js"
+import { encode, queueBatch, respond, sendObject, writePublication } from "./SocketWriter.js"
+
+export function addChannel(s: SocketCore, channel: string): void {
+  if (s.channelSet === undefined) s.channelSet = new Set()
+  s.channelSet.add(channel)
+}
+
+export function removeChannel(s: SocketCore, channel: string): boolean {
+  return s.channelSet?.delete(channel) ?? false
+}
+
+export function answerSubscribe(s: SocketCore, packet: SubscribePacket, error: unknown, data?: unknown): void {
+  if (!hasCid(packet.cid)) return
+  const obj: Record<string, unknown> = { rid: packet.cid }
+  if (error !== undefined) obj.error = toWireError(error)
+  else if (data !== undefined) obj.data = data
+  if (packet.batch) queueBatch(s, obj)
+  else sendObject(s, obj)
+}
+
+export function refuseSubscribe(s: SocketCore, packet: SubscribePacket, error: InvalidActionError): void {
+  s.host.warn(error)
+  answerSubscribe(s, packet, error)
+}
+
+export function subscribe(
+  s: SocketCore,
+  packet: SubscribePacket,
+  expired: AuthTokenExpiredError | undefined
+): Effect.Effect<void> | undefined {
+  const host = s.host
+  const answer = (error: unknown, data?: unknown) => answerSubscribe(s, packet, error, data)
+  if (packet.waitForAuth && expired !== undefined) {
+    answer(expired)
+    return undefined
+  }
+  const req = {
+    socket: s,
+    channel: packet.channel,
+    waitForAuth: packet.waitForAuth,
+    data: packet.data,
+    authTokenExpiredError: expired
+  }
+  const complete = (): Effect.Effect<void> | undefined => {
+    const options: Record<string, unknown> = { ...packet.options, channel: packet.channel }
+    if (req.data !== undefined || "data" in packet.options) options.data = req.data
+    if (s.state !== "open") {
+      refuseSubscribe(s, packet, new InvalidActionError({ message: earlySubscribe }))
+      return undefined
+    }
+    const limit = host.options.socketChannelLimit
+    if (limit !== undefined && s.channels.size >= limit) {
+      const error = new BrokerError({
+        message: `Failed to subscribe socket to the ${packet.channel} channel - Socket ${s.id} tried to exceed the channel subscription limit of ${limit}`
+      })
+      s.emitError(error)
+      answer(error)
+      return undefined
+    }
+    if (packet.channel.length > host.options.maxChannelNameLength) {
+      const error = new BrokerError({
+        message: `Failed to subscribe socket to the channel - Socket ${s.id} provided a channel name longer than ${host.options.maxChannelNameLength} characters`
+      })
+      s.emitError(error)
+      answer(error)
+      return undefined
+    }
+    addChannel(s, packet.channel)
+    return host.subscribe(s, packet.channel, decodeRecoverRequest(req.data)).pipe(
+      Effect.matchEffect({
+        onFailure: (cause) =>
+          Effect.sync(() => {
+            removeChannel(s, packet.channel)
+            host.unsubscribe(s, packet.channel)
+            const error = new BrokerError({
+              message: `Failed to subscribe socket to the ${packet.channel} channel - ${cause.message}`
+            })
+            s.emitError(error)
+            answer(error)
+          }),
+        onSuccess: (recovery) =>
+          Effect.sync(() => {
+            if (!s.channels.has(packet.channel)) return
+            s.hub.emit({ _tag: "Subscribe", channel: packet.channel, options })
+            host.emitServerEvent({ _tag: "Subscription", socket: s, channel: packet.channel, options })
+            answer(undefined, recovery)
+          })
+      })
+    )
+  }
+  if (!host.pipeline.has("subscribe")) return complete()
+  return host.pipeline.run("subscribe", req).pipe(
+    Effect.matchEffect({
+      onFailure: (b) =>
+        Effect.sync(() => {
+          warnBlocked(s, b)
+          answer(b.error)
+        }),
+      onSuccess: () => complete() ?? Effect.void
+    })
+  )
+}
+
+export function unsubscribeRequest(s: SocketCore, cid: Cid | undefined, channel: string): void {
+  if (!s.channels.has(channel)) {
+    const error = new BrokerError({
+      message: `Failed to unsubscribe socket from the ${channel} channel - Socket ${s.id} tried to unsubscribe from a channel which it is not subscribed to`
+    })
+    s.emitError(error)
+    respond(s, cid, error, undefined)
+    return
+  }
+  removeChannel(s, channel)
+  s.host.unsubscribe(s, channel)
+  s.hub.emit({ _tag: "Unsubscribe", channel })
+  s.host.emitServerEvent({ _tag: "Unsubscription", socket: s, channel })
+  respond(s, cid, undefined, undefined)
+}
+
+export function publish(
+  s: SocketCore,
+  cid: Cid | undefined,
+  channel: string,
+  data: unknown,
+  expired: AuthTokenExpiredError | undefined
+): Effect.Effect<void> | undefined {
+  const host = s.host
+  if (!host.options.allowClientPublish) {
+    const error = new InvalidActionError({ message: "Client publish feature is disabled" })
+    host.warn(error)
+    respond(s, cid, error, undefined)
+    return undefined
+  }
+  if (channel.length > host.options.maxChannelNameLength) {
+    const error = new BrokerError({
+      message: `Socket ${s.id} tried to publish to a channel name longer than ${host.options.maxChannelNameLength} characters`
+    })
+    host.warn(error)
+    respond(s, cid, error, undefined)
+    return undefined
+  }
+  const req = { socket: s, channel, data, ackData: undefined as unknown, authTokenExpiredError: expired }
+  const doPublish = Effect.suspend(() => host.publish(channel, req.data)).pipe(
+    Effect.matchEffect({
+      onFailure: (error) =>
+        Effect.sync(() => {
+          host.warn(error)
+          respond(s, cid, error, req.ackData)
+        }),
+      onSuccess: () => Effect.sync(() => respond(s, cid, undefined, req.ackData))
+    })
+  )
+  // Handing the message to the broker is what must happen in arrival order; waiting for
+  // the broker's confirmation need not hold up s socket's next packets (a remote broker
+  // would otherwise cap one socket at one publish per round trip). `runFork` starts the
+  // fiber synchronously, so brokers receive publishes in order. Past
+  // `maxPendingInboundRpcs` unconfirmed publishes the socket waits again (back-pressure).
+  const start = (): Effect.Effect<void> | undefined => {
+    if (s.publishesInFlight >= host.options.maxPendingInboundRpcs) return doPublish
+    s.publishesInFlight++
+    host.runFork(doPublish).addObserver(() => {
+      s.publishesInFlight--
+    })
+    return undefined
+  }
+  if (!host.pipeline.has("publishIn")) return start()
+  return host.pipeline.run("publishIn", req).pipe(
+    Effect.matchEffect({
+      onFailure: (b) =>
+        Effect.sync(() => {
+          warnBlocked(s, b)
+          respond(s, cid, b.error, req.ackData)
+        }),
+      onSuccess: () => start() ?? Effect.void
+    })
+  )
+}
+
+/** Removes the socket from `channel` (or every channel) and sends `#kickOut`; no unsubscribe events (v14). */
+export function kickOutUnsafe(s: SocketCore, channel?: string, message?: unknown): void {
+  const channels = channel === undefined ? Array.from(s.channels) : [channel]
+  for (const ch of channels) {
+    removeChannel(s, ch)
+    s.host.unsubscribe(s, ch)
+    sendObject(s, { event: "#kickOut", data: { message, channel: ch } })
+  }
+}
+
+/**
+ * @internal Delivers a publication. `frame` is the shared, already-encoded
+ * `#publish` frame; with publishOut middleware each socket runs its chain first, in
+ * publication order.
+ */
+export function deliver(s: SocketCore, channel: string, data: unknown, frame: () => Frame | undefined): void {
+  if (s.state === "closed") return
+  if (!s.host.pipeline.has("publishOut")) {
+    writePublication(s, frame())
+    return
+  }
+  if (s.publishOutChain === undefined) s.publishOutChain = []
+  s.publishOutChain.push({ channel, data, frame })
+  if (!s.publishOutBusy) runPublishOut(s)
+}
+
+export function runPublishOut(s: SocketCore): void {
+  const item = s.publishOutChain?.shift()
+  if (item === undefined || s.state === "closed") {
+    s.publishOutChain = undefined
+    s.publishOutBusy = false
+    return
+  }
+  s.publishOutBusy = true
+  const req = { socket: s, channel: item.channel, data: item.data }
+  const fiber = s.host.runFork(s.host.pipeline.run("publishOut", req))
+  fiber.addObserver((exit) => {
+    if (Exit.isSuccess(exit)) {
+      if (s.isSubscribed(item.channel)) {
+        writePublication(
+          s,
+          req.data === item.data
+            ? item.frame()
+            : encode(s, { event: "#publish", data: { channel: item.channel, data: req.data } })
+        )
+      }
+    } else {
+      const failure = Cause.findErrorOption(exit.cause)
+      if (failure._tag === "Some") warnBlocked(s, failure.value)
+    }
+    runPublishOut(s)
+  })
+}
