@@ -60,7 +60,6 @@ export const make = (
       http.once("error", (error) => resume(Effect.fail(error)))
       http.listen(port, host, () => resume(Effect.succeed((http.address() as AddressInfo).port)))
     })
-    server.sourcePort = bound
     return { port: bound, server }
   })
 

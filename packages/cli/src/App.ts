@@ -129,7 +129,6 @@ export const make = (
     if (settings.smoke) yield* registerSmokeHandlers(server, handle)
 
     const port = yield* listen(http, settings.port, settings.host)
-    server.sourcePort = port
     if (settings.auth._tag === "Secret" && settings.auth.generated) {
       yield* Effect.logWarning("No --auth-key / AUTH_KEY: using a random key; auth tokens will not survive a restart")
     }

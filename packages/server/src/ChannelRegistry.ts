@@ -48,8 +48,12 @@ export interface Subscriber {
   deliver(channel: string, data: unknown, frame: () => Frame | undefined): void
 }
 
+const noChannels: ReadonlySet<string> = new Set()
+
 export class ChannelRegistry {
   private readonly entries = new Map<string, ChannelEntry>()
+  /** Each subscriber's channels, in subscription order: the only record of who holds what. */
+  private readonly bySubscriber = new Map<Subscriber, Set<string>>()
 
   constructor(
     private readonly broker: BrokerShape,
@@ -75,6 +79,11 @@ export class ChannelRegistry {
   subscribers(channel: string): ReadonlySet<Subscriber> {
     const sockets = this.entries.get(channel)?.sockets
     return sockets === undefined ? new Set() : sockets instanceof Set ? sockets : new Set([sockets])
+  }
+
+  /** The channels `subscriber` is subscribed to, in subscription order. */
+  channelsOf(subscriber: Subscriber): ReadonlySet<string> {
+    return this.bySubscriber.get(subscriber) ?? noChannels
   }
 
   private entry(channel: string): ChannelEntry {
@@ -126,12 +135,15 @@ export class ChannelRegistry {
   addSocket(socket: Subscriber, channel: string): Effect.Effect<void, BrokerError> {
     return Effect.suspend(() => {
       const e = this.entry(channel)
-      this.attach(socket, e)
+      this.attach(socket, channel, e)
       return this.ensureBroker(channel, e)
     })
   }
 
-  private attach(socket: Subscriber, e: ChannelEntry): void {
+  private attach(socket: Subscriber, channel: string, e: ChannelEntry): void {
+    const channels = this.bySubscriber.get(socket)
+    if (channels === undefined) this.bySubscriber.set(socket, new Set([channel]))
+    else channels.add(channel)
     if (e.sockets === undefined) e.sockets = socket
     else if (e.sockets instanceof Set) e.sockets.add(socket)
     else if (e.sockets !== socket) e.sockets = new Set([e.sockets, socket])
@@ -157,7 +169,7 @@ export class ChannelRegistry {
         if (e.catchingUp === undefined) e.catchingUp = new Map()
         e.catchingUp.set(socket, [])
       }
-      this.attach(socket, e)
+      this.attach(socket, channel, e)
       const subscribed = this.ensureBroker(channel, e)
       if (history === undefined) return Effect.as(subscribed, { replayed: 0, gap: "NoHistory" })
       if (since === undefined) {
@@ -251,6 +263,8 @@ export class ChannelRegistry {
 
   /** Synchronous: from now on `socket` gets nothing from `channel`. */
   removeSocket(socket: Subscriber, channel: string): void {
+    const channels = this.bySubscriber.get(socket)
+    if (channels?.delete(channel) && channels.size === 0) this.bySubscriber.delete(socket)
     const e = this.entries.get(channel)
     if (e === undefined || e.sockets === undefined) return
     if (e.sockets instanceof Set) {

@@ -2,8 +2,9 @@
  * Server and socket events as tagged unions (v14's event names and arguments).
  */
 import type { BrokerNotice } from "./Broker.js"
+import type { EventHub } from "./EventHub.js"
 import type { SCSocket } from "./SCSocket.js"
-import type { AuthStateChange, BadAuthToken, HandshakeStatus } from "./SocketEvents.js"
+import type { AuthStateChange, BadAuthToken, HandshakeStatus, SocketEvent } from "./SocketEvents.js"
 
 export type {
   AuthState,
@@ -36,3 +37,56 @@ export type ServerEvent =
   | { readonly _tag: "Deauthentication"; readonly socket: SCSocket; readonly oldAuthToken: unknown }
   | { readonly _tag: "AuthenticationStateChange"; readonly socket: SCSocket; readonly change: AuthStateChange }
   | { readonly _tag: "BadSocketAuthToken"; readonly socket: SCSocket; readonly info: BadAuthToken }
+
+/**
+ * Emits a socket's event on the socket's hub and, where v14 has one, the server's event
+ * for it on the server's hub, in v14's order: the server hears of a disconnect or an
+ * aborted connection first (`disconnection`/`connectionAbort`, then `closure`), of
+ * everything else after the socket. The one place socket events are emitted; a server
+ * event is built only when the server's hub has listeners.
+ */
+export const relay = (server: EventHub<ServerEvent>, socket: SCSocket, event: SocketEvent): void => {
+  switch (event._tag) {
+    case "Disconnect":
+    case "ConnectAbort":
+      if (server.active) {
+        const { code, data } = event
+        server.emit(
+          event._tag === "Disconnect"
+            ? { _tag: "Disconnection", socket, code, data }
+            : { _tag: "ConnectionAbort", socket, code, data }
+        )
+        server.emit({ _tag: "Closure", socket, code, data })
+      }
+      socket.hub.emit(event)
+      return
+  }
+  socket.hub.emit(event)
+  if (!server.active) return
+  const serverEvent = serverEventOf(socket, event)
+  if (serverEvent !== undefined) server.emit(serverEvent)
+}
+
+const serverEventOf = (socket: SCSocket, event: SocketEvent): ServerEvent | undefined => {
+  switch (event._tag) {
+    case "Error":
+      return { _tag: "Warning", error: event.error }
+    case "Connect":
+      // The same status object as the socket's `connect` (v14).
+      return { _tag: "Connection", socket, status: event.status }
+    case "Subscribe":
+      return { _tag: "Subscription", socket, channel: event.channel, options: event.options }
+    case "Unsubscribe":
+      return { _tag: "Unsubscription", socket, channel: event.channel }
+    case "Authenticate":
+      return { _tag: "Authentication", socket, authToken: event.authToken }
+    case "Deauthenticate":
+      return { _tag: "Deauthentication", socket, oldAuthToken: event.oldAuthToken }
+    case "AuthStateChange":
+      return { _tag: "AuthenticationStateChange", socket, change: event.change }
+    case "BadAuthToken":
+      return { _tag: "BadSocketAuthToken", socket, info: event.info }
+    default:
+      return undefined
+  }
+}

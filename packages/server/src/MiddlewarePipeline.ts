@@ -90,6 +90,8 @@ export class MiddlewarePipeline {
    */
   constructor(
     private readonly onDefect: (type: MiddlewareType, cause: Cause.Cause<never>) => void,
+    /** Reports a block that is not silent (the server's `warning`, when `middlewareEmitWarnings`). */
+    private readonly onBlocked: (blocked: MiddlewareBlocked) => void,
     /** Make a span per chain run (a tracer is installed). */
     private readonly tracing = false
   ) {}
@@ -125,6 +127,27 @@ export class MiddlewarePipeline {
       return next
     })
     return this.tracing ? Tracing.span(true, `sc.middleware.${type}`, () => spanAttributes(type, req), run) : run
+  }
+
+  /**
+   * Runs the chain of `type` and applies its outcome, the one way every action does:
+   * passed, `onPass` runs (and the Effect it returns, if any); blocked, the block is
+   * reported (unless silent) and `onBlocked` gets it. Interruption skips both.
+   */
+  gate<T extends MiddlewareType>(
+    type: T,
+    req: MiddlewareRequests[T],
+    onPass: () => Effect.Effect<void> | undefined | void,
+    onBlocked: (blocked: MiddlewareBlocked) => void
+  ): Effect.Effect<void> {
+    return Effect.matchEffect(this.run(type, req), {
+      onFailure: (blocked) => {
+        if (!blocked.silent) this.onBlocked(blocked)
+        onBlocked(blocked)
+        return Effect.void
+      },
+      onSuccess: () => onPass() ?? Effect.void
+    })
   }
 
   private step<T extends MiddlewareType>(

@@ -15,8 +15,7 @@
  * ```
  */
 
-import * as Http from "node:http"
-import type { AddressInfo } from "node:net"
+import type * as Http from "node:http"
 import type { Duplex } from "node:stream"
 import {
   type BrokerError,
@@ -24,42 +23,31 @@ import {
   type CodecEngine,
   InvalidArgumentsError,
   type InvalidOptionsError,
-  json,
-  ServerProtocolError
+  json
 } from "@effect-socketcluster/protocol"
-import {
-  Cause,
-  Context,
-  Effect,
-  Exit,
-  type Fiber,
-  FiberSet,
-  Layer,
-  Option,
-  type Scope,
-  Semaphore,
-  Stream
-} from "effect"
-import { type WebSocket, WebSocketServer } from "ws"
+import { Cause, Context, Effect, type Fiber, FiberSet, Layer, Option, type Scope, Semaphore, Stream } from "effect"
+import type { WebSocket, WebSocketServer } from "ws"
 import { AuthEngine, type AuthOptions } from "./AuthEngine.js"
 import { Broker, type BrokerShape } from "./Broker.js"
 import { ChannelRegistry } from "./ChannelRegistry.js"
 import { DataStore, type DataStoreShape } from "./DataStore.js"
 import * as DataStoreMemory from "./DataStoreMemory.js"
 import { EventHub } from "./EventHub.js"
-import type { ServerEvent } from "./Events.js"
+import { relay, type ServerEvent, type SocketEvent } from "./Events.js"
 import { Exchange } from "./Exchange.js"
 import { isMiddlewareType, type Middleware, type MiddlewareType } from "./Middleware.js"
 import { MiddlewarePipeline } from "./MiddlewarePipeline.js"
 import { resolveOptions, type ServerOptions, type ServerOptionsInput } from "./Options.js"
-import * as Origins from "./Origins.js"
 import type { RecoverRequest, RecoveryAck } from "./Recovery.js"
 import { type EventHandler, upgradeRequest } from "./SCSocket.js"
 import { DuplicateHandlerError, ServerStartError } from "./ServerErrors.js"
 import { ServerSocket } from "./ServerSocket.js"
+import type { Transport } from "./ServerTransport.js"
+import * as ServerTransport from "./ServerTransport.js"
 import type { ServerCounters, SocketHost } from "./SocketCore.js"
 import { generateId } from "./SocketId.js"
 import * as Tracing from "./Tracing.js"
+import { UpgradeAdmission } from "./UpgradeAdmission.js"
 
 /** Every option: the server options plus the auth engine's (used when no `AuthEngine` layer is provided). */
 export type SCServerOptions = ServerOptionsInput & AuthOptions
@@ -89,12 +77,7 @@ export class SCServerCore implements SocketHost {
   readonly clients = new Map<string, ServerSocket>()
   /** Sockets still in the handshake, by id. */
   readonly pendingClients = new Map<string, ServerSocket>()
-  /** `true` after `Ready`, `false` after `close`. */
-  isReady = false
-  /** The port the HTTP server is bound to (undefined when attached before listening). */
-  sourcePort: number | undefined
   readonly secure: boolean
-  host: string | undefined
   /** Overridable id generator (v14 `generateId`). */
   generateId: () => string = generateId
   readonly registry: ChannelRegistry
@@ -102,10 +85,10 @@ export class SCServerCore implements SocketHost {
 
   private currentCodec: CodecEngine
   private readonly handlers = new Map<string, EventHandler>()
-  private readonly checkOrigin: Origins.OriginCheck
   private uncorkQueue: Array<ServerSocket> = []
   private uncorkScheduled = false
-  private accepting = true
+  private readonly admission: UpgradeAdmission
+  private ready = false
 
   constructor(
     readonly options: ServerOptions,
@@ -119,12 +102,20 @@ export class SCServerCore implements SocketHost {
     handshakeSemaphore: Semaphore.Semaphore,
     data: DataStoreShape,
     /** A tracer is installed: handshakes, middleware, procedures and publishes get spans (see `Tracing`). */
-    readonly tracing = false
+    readonly tracing = false,
+    /** The port of the Effect HTTP server upgrades come through (no `httpServer` of its own). */
+    private readonly appPort: number | undefined = undefined
   ) {
     this.currentCodec = codec
     this.secure = httpServer !== undefined && "setSecureContext" in httpServer
-    this.checkOrigin = Origins.compile(options.origins)
-    this.pipeline = new MiddlewarePipeline((type, cause) => this.defect(`${type} middleware`, cause), tracing)
+    this.admission = new UpgradeAdmission(this)
+    this.pipeline = new MiddlewarePipeline(
+      (type, cause) => this.defect(`${type} middleware`, cause),
+      (blocked) => {
+        if (this.options.middlewareEmitWarnings) this.warn(blocked.error)
+      },
+      tracing
+    )
     this.registry = new ChannelRegistry(
       broker,
       () => this.currentCodec,
@@ -141,6 +132,20 @@ export class SCServerCore implements SocketHost {
     this.handshakePermits = { withPermit: (effect) => Semaphore.withPermits(handshakeSemaphore, 1)(effect) }
   }
 
+  /** `true` after `Ready`, `false` after `close`. */
+  get isReady(): boolean {
+    return this.ready
+  }
+  /** The port the HTTP server is bound to (undefined while it is not listening, or when the app's server is unknown). */
+  get sourcePort(): number | undefined {
+    const address = this.httpServer?.address()
+    return address !== null && typeof address === "object" ? address.port : this.appPort
+  }
+  /** The address the HTTP server is bound to (undefined while it is not listening, or when routed by an Effect HTTP app). */
+  get host(): string | undefined {
+    const address = this.httpServer?.address()
+    return address !== null && typeof address === "object" ? address.address : undefined
+  }
   get clientsCount(): number {
     return this.clients.size
   }
@@ -159,7 +164,7 @@ export class SCServerCore implements SocketHost {
   get events(): Stream.Stream<ServerEvent> {
     return this.hub.stream(this.readyNow)
   }
-  private readonly readyNow = (): ReadonlyArray<ServerEvent> => (this.isReady ? readyEvents : [])
+  private readonly readyNow = (): ReadonlyArray<ServerEvent> => (this.ready ? readyEvents : [])
 
   /** The normalised endpoint path, e.g. `/socketcluster/`. */
   getPath(): string {
@@ -174,8 +179,8 @@ export class SCServerCore implements SocketHost {
   runFork<A, E>(effect: Effect.Effect<A, E>) {
     return this.fork(effect)
   }
-  emitServerEvent(event: ServerEvent): void {
-    this.hub.emit(event)
+  relay(socket: ServerSocket, event: SocketEvent): void {
+    relay(this.hub, socket, event)
   }
   warn(error: unknown): void {
     this.hub.emit({ _tag: "Warning", error })
@@ -215,6 +220,9 @@ export class SCServerCore implements SocketHost {
     return recover === undefined
       ? Effect.as(this.registry.addSocket(socket, channel), undefined)
       : this.registry.addRecoveringSocket(socket, channel, recover)
+  }
+  channelsOf(socket: ServerSocket): ReadonlySet<string> {
+    return this.registry.channelsOf(socket)
   }
   unsubscribe(socket: ServerSocket, channel: string): void {
     this.registry.removeSocket(socket, channel)
@@ -310,6 +318,12 @@ export class SCServerCore implements SocketHost {
     })
   }
 
+  /** @internal Called once the broker is ready: the server is ready (`Ready`). */
+  announceReady(): void {
+    this.ready = true
+    this.hub.emit({ _tag: "Ready" })
+  }
+
   /** Stops accepting upgrades and closes every socket with `code` (default 1001, going away). */
   close(code = 1001): Effect.Effect<void> {
     return Effect.sync(() => this.closeUnsafe(code))
@@ -317,8 +331,8 @@ export class SCServerCore implements SocketHost {
 
   /** @internal */
   closeUnsafe(code: number): void {
-    this.accepting = false
-    this.isReady = false
+    this.admission.stop()
+    this.ready = false
     for (const socket of [...this.pendingClients.values(), ...this.clients.values()]) {
       socket.disconnectUnsafe(code)
     }
@@ -326,19 +340,15 @@ export class SCServerCore implements SocketHost {
 
   /** Stops accepting new upgrades only; open sockets keep working (v14 `close`). */
   stopAccepting(): void {
-    this.accepting = false
-    this.isReady = false
+    this.admission.stop()
+    this.ready = false
   }
 
   // Transport -----------------------------------------------------------------------
 
   /** Handles an HTTP upgrade request (`'upgrade'` event of a Node HTTP server). */
-  readonly onUpgrade = (req: Http.IncomingMessage, socket: Duplex, head: Buffer): void => {
-    // Without an error listener an ECONNRESET during async checks would crash the process.
-    socket.on("error", () => socket.destroy())
-    const pathname = (req.url ?? "/").split("?")[0]
-    if (pathname !== this.options.path) return rejectUpgrade(socket, 400, "Bad Request")
-    this.admit(req, socket, head)
+  get onUpgrade(): (req: Http.IncomingMessage, socket: Duplex, head: Buffer) => void {
+    return this.admission.onUpgrade
   }
 
   /**
@@ -346,83 +356,14 @@ export class SCServerCore implements SocketHost {
    * listener's path check, or by an `HttpRouter` route): capacity, origin, handshakeWS.
    */
   admit(req: Http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (!this.accepting) return rejectUpgrade(socket, 400, "Bad Request")
-    if (this.clients.size + this.pendingClients.size + this.upgradeQueue.length >= this.options.maxConnections) {
-      this.counters.rejectedUpgrades++
-      return rejectUpgrade(socket, 503, "Service Unavailable")
-    }
-    const origin = req.headers.origin ?? req.headers["sec-websocket-origin"]
-    const originHeader = Array.isArray(origin) ? origin[0] : origin
-    if (!this.checkOrigin(originHeader)) {
-      const message = Origins.invalidOriginMessage(originHeader)
-      this.warn(new ServerProtocolError({ message }))
-      return rejectUpgrade(socket, 403, message)
-    }
-    this.admitUpgrade(req, socket, head)
+    this.admission.admit(req, socket, head)
   }
 
-  // Admission control: at most `maxUpgradesPerTurn` upgrades are processed per event-loop
-  // turn; the rest wait in arrival order and run in later turns (`setImmediate`), so the
-  // established sockets' I/O is served between the batches of a reconnect storm.
-  private upgradeQueue: Array<PendingUpgrade> = []
-  private upgradesThisTurn = 0
-  private upgradeTurnScheduled = false
-
-  private admitUpgrade(req: Http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (this.upgradeQueue.length === 0 && this.upgradesThisTurn < this.options.maxUpgradesPerTurn) {
-      this.upgradesThisTurn++
-      this.scheduleUpgradeTurn()
-      return this.upgrade(req, socket, head)
-    }
-    this.upgradeQueue.push({ req, socket, head })
-    this.scheduleUpgradeTurn()
+  connectionCount(): number {
+    return this.clients.size + this.pendingClients.size
   }
 
-  private scheduleUpgradeTurn(): void {
-    if (this.upgradeTurnScheduled) return
-    this.upgradeTurnScheduled = true
-    setImmediate(this.upgradeTurn)
-  }
-
-  private readonly upgradeTurn = (): void => {
-    this.upgradeTurnScheduled = false
-    const limit = this.options.maxUpgradesPerTurn
-    const queue = this.upgradeQueue
-    let admitted = 0
-    let taken = 0
-    while (admitted < limit && taken < queue.length) {
-      const next = queue[taken++]!
-      // A client that gave up while queued costs nothing more.
-      if (next.socket.destroyed || !this.accepting) {
-        next.socket.destroy()
-        continue
-      }
-      admitted++
-      this.upgrade(next.req, next.socket, next.head)
-    }
-    queue.splice(0, taken)
-    // Upgrades arriving in the next poll phase share this turn's budget.
-    this.upgradesThisTurn = admitted
-    if (queue.length > 0 || admitted > 0) this.scheduleUpgradeTurn()
-  }
-
-  private upgrade(req: Http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    const upgrade = () => this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req))
-    if (!this.pipeline.has("handshakeWS")) return upgrade()
-    const fiber = this.fork(this.pipeline.run("handshakeWS", { request: req }))
-    fiber.addObserver((exit) => {
-      if (Exit.isSuccess(exit)) return upgrade()
-      const failure = Cause.findErrorOption(exit.cause)
-      if (failure._tag === "None") return rejectUpgrade(socket, 500, "Internal Server Error")
-      const b = failure.value
-      if (!b.silent && this.options.middlewareEmitWarnings) this.warn(b.error)
-      const message =
-        typeof b.error === "string" ? b.error : b.error instanceof Error ? b.error.message : String(b.error)
-      rejectUpgrade(socket, 401, message)
-    })
-  }
-
-  private onConnection(ws: WebSocket, req: Http.IncomingMessage): void {
+  connected(ws: WebSocket, req: Http.IncomingMessage): void {
     const socket = new ServerSocket(this.generateId(), ws, upgradeRequest(req), this)
     this.pendingClients.set(socket.id, socket)
     this.counters.handshakes++
@@ -432,12 +373,6 @@ export class SCServerCore implements SocketHost {
 }
 
 const readyEvents: ReadonlyArray<ServerEvent> = [{ _tag: "Ready" }]
-
-interface PendingUpgrade {
-  readonly req: Http.IncomingMessage
-  readonly socket: Duplex
-  readonly head: Buffer
-}
 
 // Types come from users at run time too (the compat facade passes strings through).
 const withMiddlewareType = (type: string, f: () => void): Effect.Effect<void, InvalidArgumentsError> =>
@@ -449,14 +384,6 @@ const withMiddlewareType = (type: string, f: () => void): Effect.Effect<void, In
     return Effect.void
   })
 
-const rejectUpgrade = (socket: Duplex, status: number, body: string): void => {
-  if (!socket.writable) return void socket.destroy()
-  const text = Http.STATUS_CODES[status] ?? "Error"
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/html\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
-  )
-}
-
 export { DuplicateHandlerError, ServerStartError }
 
 /**
@@ -464,14 +391,7 @@ export { DuplicateHandlerError, ServerStartError }
  */
 export class SCServer extends Context.Service<SCServer, SCServerCore>()("@effect-socketcluster/server/SCServer") {}
 
-/**
- * Where the server gets its upgrades from: its own HTTP server, a Node HTTP server you
- * have, or an Effect HTTP app that routes them to `admit` (see `SCServerHttp`).
- */
-export type Transport =
-  | { readonly _tag: "Listen"; readonly port: number; readonly host?: string | undefined }
-  | { readonly _tag: "Attach"; readonly server: Http.Server }
-  | { readonly _tag: "External" }
+export type { Transport }
 
 /**
  * Builds a server (scoped: closing the scope closes every socket with 1001 and releases
@@ -499,36 +419,9 @@ export const make = (
     const tracing = yield* Tracing.enabled
     const handshakeSemaphore = yield* Semaphore.make(resolved.maxConcurrentHandshakes)
 
-    const httpServer =
-      transport._tag === "External"
-        ? undefined
-        : transport._tag === "Attach"
-          ? transport.server
-          : yield* Effect.acquireRelease(
-              Effect.sync(() =>
-                Http.createServer((_req, res) => {
-                  res.writeHead(501, { "Content-Type": "text/plain" })
-                  res.end("Not Implemented")
-                })
-              ),
-              (server) =>
-                Effect.callback<void>((resume) => {
-                  server.close(() => resume(Effect.void))
-                  server.closeAllConnections()
-                })
-            )
-    const wss = yield* Effect.acquireRelease(
-      Effect.sync(
-        () =>
-          new WebSocketServer({
-            noServer: true,
-            clientTracking: false,
-            maxPayload: resolved.maxPayload,
-            perMessageDeflate: resolved.perMessageDeflate
-          })
-      ),
-      (wss) => Effect.callback<void>((resume) => wss.close(() => resume(Effect.void)))
-    )
+    const httpServer = yield* ServerTransport.httpServerOf(transport)
+    const appPort = transport._tag === "External" ? yield* ServerTransport.appServerPort : undefined
+    const wss = yield* ServerTransport.webSocketServer(resolved)
     const core = new SCServerCore(
       resolved,
       auth,
@@ -539,7 +432,8 @@ export const make = (
       httpServer,
       handshakeSemaphore,
       data,
-      tracing
+      tracing,
+      appPort
     )
     yield* broker.onPublication(core.registry.deliver)
     httpServer?.on("upgrade", core.onUpgrade)
@@ -557,24 +451,11 @@ export const make = (
     )
 
     if (transport._tag === "Listen" && httpServer !== undefined) {
-      yield* Effect.callback<void, ServerStartError>((resume) => {
-        const onError = (cause: Error) => resume(Effect.fail(new ServerStartError({ cause })))
-        httpServer.once("error", onError)
-        httpServer.listen(transport.port, transport.host, () => {
-          httpServer.off("error", onError)
-          resume(Effect.void)
-        })
-      })
-    }
-    const address = httpServer?.address()
-    if (address !== null && typeof address === "object") {
-      core.sourcePort = (address as AddressInfo).port
-      core.host = (address as AddressInfo).address
+      yield* ServerTransport.listen(httpServer, transport.port, transport.host)
     }
     httpServer?.on("error", (error) => core.hub.emit({ _tag: "Error", error }))
     yield* broker.ready.pipe(Effect.catch((error: BrokerError) => Effect.sync(() => core.warn(error))))
-    core.isReady = true
-    core.hub.emit({ _tag: "Ready" })
+    core.announceReady()
     return core
   })
 
@@ -593,25 +474,12 @@ export const layerAttach = (
     SCServer,
     Effect.gen(function* () {
       // Two `upgrade` listeners both answer every upgrade and break every WebSocket.
-      if (server.listenerCount("upgrade") > 0) return yield* Effect.fail(upgradeConflict())
+      if (server.listenerCount("upgrade") > 0) return yield* Effect.fail(ServerTransport.upgradeConflict())
       const core = yield* make(options, { _tag: "Attach", server })
-      const refuse = (event: string | symbol) => {
-        if (event === "upgrade") throw upgradeConflict().cause
-      }
-      yield* Effect.acquireRelease(
-        Effect.sync(() => server.on("newListener", refuse)),
-        () => Effect.sync(() => server.off("newListener", refuse))
-      )
+      yield* ServerTransport.soleUpgradeListener(server)
       return core
     })
   )
-
-const upgradeConflict = () =>
-  new ServerStartError({
-    cause: new Error(
-      "SCServer.layerAttach: this HTTP server has another 'upgrade' listener (NodeHttpServer?); both would answer every WebSocket upgrade - Use SCServerHttp.layerRouter or SCServerHttp.upgrade in the Effect HTTP app instead"
-    )
-  })
 
 /**
  * A server without a transport of its own: its upgrades come from `upgrade`, mounted on

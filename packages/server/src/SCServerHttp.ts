@@ -15,8 +15,8 @@
 import * as Http from "node:http"
 import type { Duplex } from "node:stream"
 import type { InvalidOptionsError } from "@effect-socketcluster/protocol"
-import { Effect, Layer, Option } from "effect"
-import { HttpRouter, HttpServer, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { Effect, Layer } from "effect"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { Broker } from "./Broker.js"
 import { make, SCServer, type SCServerCore, type SCServerOptions, type ServerStartError } from "./SCServer.js"
 
@@ -102,10 +102,6 @@ export const layerRouter = (
     Effect.gen(function* () {
       const core = yield* make(options, { _tag: "External" })
       const router = yield* HttpRouter.HttpRouter
-      const server = yield* Effect.serviceOption(HttpServer.HttpServer)
-      if (Option.isSome(server) && server.value.address._tag !== "UnixPathAddress") {
-        core.sourcePort = server.value.address.port
-      }
       const path: `/${string}` = `/${core.getPath().slice(1)}`
       yield* router.add(
         "GET",

@@ -25,8 +25,6 @@ import * as Rpc from "./SocketRpc.js"
 import * as Writer from "./SocketWriter.js"
 import * as Dialect from "./WireDialect.js"
 
-const noChannels: ReadonlySet<string> = new Set()
-
 /**
  * A server-side SocketCluster socket (see `SCSocket` for the API).
  */
@@ -37,7 +35,6 @@ export class ServerSocket implements SocketCore, SCSocket {
   signedAuthToken: string | null = null
   // Allocated on first use, like the other per-socket collections: memory per idle
   // socket is a headline figure (most sockets of a big server never use most of them).
-  channelSet: Set<string> | undefined
   handlers: Map<string, EventHandler> | undefined
   bytesReceived = 0
 
@@ -88,7 +85,7 @@ export class ServerSocket implements SocketCore, SCSocket {
     return this.request.socket.remoteFamily
   }
   get channels(): ReadonlySet<string> {
-    return this.channelSet ?? noChannels
+    return this.host.channelsOf(this)
   }
   getState(): SocketState {
     return this.state
@@ -184,8 +181,7 @@ export class ServerSocket implements SocketCore, SCSocket {
     PubSub.kickOutUnsafe(this, channel, message)
   }
   emitError(error: unknown): void {
-    this.hub.emit({ _tag: "Error", error })
-    this.host.warn(error)
+    this.host.relay(this, { _tag: "Error", error })
   }
 
   // Effect API -------------------------------------------------------------------------

@@ -20,10 +20,7 @@ import { releaseHeld, respond, sendObject } from "./SocketWriter.js"
 import { toWireError } from "./WireError.js"
 
 /** Verifies a client-supplied token and runs the authenticate middleware (protocol §7.3). */
-export function processToken(
-  s: SocketCore,
-  token: unknown
-): Effect.Effect<{ readonly error: unknown; readonly isBad: boolean }> {
+export function processToken(s: SocketCore, token: unknown): Effect.Effect<TokenOutcome> {
   return Effect.gen(function* () {
     const verified = yield* Effect.exit(s.host.auth.verifyToken(token, { socketId: s.id }))
     // A missing token authenticates only with a payload (v14's `if (authToken)`).
@@ -31,16 +28,19 @@ export function processToken(
       s.signedAuthToken = token as string
       s.authToken = verified.value
       s.authState = "authenticated"
-      const blocked = yield* s.host.pipeline
-        .run("authenticate", { socket: s, authToken: verified.value })
-        .pipe(Effect.flip, Effect.option)
-      if (blocked._tag === "None") return { error: undefined, isBad: false }
-      const b = blocked.value
-      if (!b.silent && s.host.options.middlewareEmitWarnings) s.host.warn(b.error)
-      s.authToken = null
-      s.authState = "unauthenticated"
-      if (b.isBadToken) emitBadAuthToken(s, b.error, token)
-      return { error: b.error, isBad: b.isBadToken }
+      let outcome: TokenOutcome = accepted
+      yield* s.host.pipeline.gate(
+        "authenticate",
+        { socket: s, authToken: verified.value },
+        () => undefined,
+        (blocked) => {
+          s.authToken = null
+          s.authState = "unauthenticated"
+          if (blocked.isBadToken) emitBadAuthToken(s, blocked.error, token)
+          outcome = { error: blocked.error, isBad: blocked.isBadToken }
+        }
+      )
+      return outcome
     }
     const failure = Exit.isFailure(verified) ? Cause.findErrorOption(verified.cause) : Option.none()
     const error =
@@ -59,6 +59,14 @@ export function processToken(
   })
 }
 
+/** What a token check decided: the auth error, if any, and whether it marks the token as bad. */
+export interface TokenOutcome {
+  readonly error: unknown
+  readonly isBad: boolean
+}
+
+const accepted: TokenOutcome = { error: undefined, isBad: false }
+
 // Clients 15–20 read `isBadToken` on auth errors; v14 never sent it.
 export function wireAuthError(s: SocketCore, error: unknown, isBad: boolean): unknown {
   const wire = toWireError(error)
@@ -68,8 +76,7 @@ export function wireAuthError(s: SocketCore, error: unknown, isBad: boolean): un
 
 export function emitBadAuthToken(s: SocketCore, authError: unknown, signedAuthToken: unknown): void {
   const info = { authError, signedAuthToken }
-  s.hub.emit({ _tag: "BadAuthToken", info })
-  s.host.emitServerEvent({ _tag: "BadSocketAuthToken", socket: s, info })
+  s.host.relay(s, { _tag: "BadAuthToken", info })
 }
 
 export function authenticate(s: SocketCore, cid: Cid | undefined, token: unknown): Effect.Effect<void> {
@@ -95,11 +102,9 @@ export function authenticate(s: SocketCore, cid: Cid | undefined, token: unknown
 export function triggerAuthEvents(s: SocketCore, oldState: AuthState): void {
   if (oldState !== s.authState) {
     const change = { oldState, newState: s.authState, authToken: s.authToken }
-    s.hub.emit({ _tag: "AuthStateChange", change })
-    s.host.emitServerEvent({ _tag: "AuthenticationStateChange", socket: s, change })
+    s.host.relay(s, { _tag: "AuthStateChange", change })
   }
-  s.hub.emit({ _tag: "Authenticate", authToken: s.authToken })
-  s.host.emitServerEvent({ _tag: "Authentication", socket: s, authToken: s.authToken })
+  s.host.relay(s, { _tag: "Authenticate", authToken: s.authToken })
 }
 
 /** Clears the token without telling the client (v14 `deauthenticateSelf`). */
@@ -111,11 +116,9 @@ export function deauthenticateSelf(s: SocketCore): void {
   s.authState = "unauthenticated"
   if (oldState === "authenticated") {
     const change = { oldState, newState: "unauthenticated" as const }
-    s.hub.emit({ _tag: "AuthStateChange", change })
-    s.host.emitServerEvent({ _tag: "AuthenticationStateChange", socket: s, change })
+    s.host.relay(s, { _tag: "AuthStateChange", change })
   }
-  s.hub.emit({ _tag: "Deauthenticate", oldAuthToken: oldToken })
-  s.host.emitServerEvent({ _tag: "Deauthentication", socket: s, oldAuthToken: oldToken })
+  s.host.relay(s, { _tag: "Deauthenticate", oldAuthToken: oldToken })
 }
 
 /** Clears the token and tells the client to drop it (`#removeAuthToken`). */
@@ -177,7 +180,7 @@ export function setAuthTokenUnsafe(
       if (s.authToken === token) {
         s.signedAuthToken = exit.value.token
         s.authToken = exit.value.payload
-        s.hub.emit({ _tag: "AuthTokenSigned", signedAuthToken: exit.value.token })
+        s.host.relay(s, { _tag: "AuthTokenSigned", signedAuthToken: exit.value.token })
       }
       emitUnsafe(
         s,

@@ -11,13 +11,12 @@
 import type { BrokerError, Cid, CodecEngine, InboundPacket } from "@effect-socketcluster/protocol"
 import type { Cause, Effect, Fiber } from "effect"
 import type { AuthEngine } from "./AuthEngine.js"
-import type { ServerEvent } from "./Events.js"
 import type { Frame } from "./Frame.js"
 import type { MiddlewarePipeline } from "./MiddlewarePipeline.js"
 import type { ServerOptions } from "./Options.js"
 import type { RecoverRequest, RecoveryAck } from "./Recovery.js"
 import type { EventHandler, SCSocket, SocketState } from "./SCSocket.js"
-import type { AuthState } from "./SocketEvents.js"
+import type { AuthState, SocketEvent } from "./SocketEvents.js"
 import type { WireDialect } from "./WireDialect.js"
 
 /** Counters the runnable server exports as metrics (monotonic since start). */
@@ -51,7 +50,8 @@ export interface SocketHost {
   readonly counters: ServerCounters
   codec(): CodecEngine
   runFork<A, E>(effect: Effect.Effect<A, E>): Fiber.Fiber<A, E>
-  emitServerEvent(event: ServerEvent): void
+  /** Emits a socket event on the socket's hub and, where there is one, the server event for it (see `Events.relay`). */
+  relay(socket: SocketCore, event: SocketEvent): void
   /** The server's events (a socket checks `active` before building an event nobody hears). */
   readonly hub: { readonly active: boolean }
   warn(error: unknown): void
@@ -73,6 +73,8 @@ export interface SocketHost {
     channel: string,
     recover?: RecoverRequest
   ): Effect.Effect<RecoveryAck | undefined, BrokerError>
+  /** The channels `socket` is subscribed to (the registry's record, the only one). */
+  channelsOf(socket: SocketCore): ReadonlySet<string>
   /** Removes a subscription locally at once (deliveries stop now); the broker catches up later. */
   unsubscribe(socket: SocketCore, channel: string): void
   publish(channel: string, data: unknown): Effect.Effect<void, BrokerError>
@@ -119,7 +121,6 @@ export interface SocketCore extends SCSocket {
   readonly host: SocketHost
   /** Set while this socket's TCP socket is corked (flushed at the end of the event-loop turn). */
   corked: boolean
-  channelSet: Set<string> | undefined
   /** Per-socket event handlers (take precedence over the server's); allocated on first use. */
   handlers: Map<string, EventHandler> | undefined
   /** The next cid of a server-to-client emit. */

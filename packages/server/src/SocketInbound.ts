@@ -34,7 +34,7 @@ export function onMessage(s: SocketCore, raw: Buffer, isBinary: boolean): void {
   // ping right after the handshake, so its apps never saw such a frame in `message`.
   const probeAnswer =
     s.dialect.version === null && !isBinary && raw.length <= 2 && Dialect.rawPong(s.dialect, raw) !== 0
-  if (s.hub.active && !probeAnswer) s.hub.emit({ _tag: "Message", message })
+  if (s.hub.active && !probeAnswer) s.host.relay(s, { _tag: "Message", message })
   if (s.state === "closed") return
   if (!isBinary && raw.length <= 2) {
     const version = Dialect.rawPong(s.dialect, raw)
@@ -104,7 +104,7 @@ export function accept(s: SocketCore, packet: InboundPacket, message: string | B
     case "Response":
       return onResponse(s, packet.rid, packet.error, packet.data)
     case "Raw":
-      s.hub.emit({ _tag: "Raw", message })
+      s.host.relay(s, { _tag: "Raw", message })
       return
     case "Disconnect": {
       const code = typeof packet.code === "number" ? packet.code : 1005

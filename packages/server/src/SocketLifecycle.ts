@@ -16,7 +16,6 @@ import { Effect } from "effect"
 import { checkExpiry, deauthenticateUnsafe, processToken, triggerAuthEvents, wireAuthError } from "./SocketAuth.js"
 import { hasCid, type SocketCore } from "./SocketCore.js"
 import type { HandshakeStatus } from "./SocketEvents.js"
-import { removeChannel } from "./SocketPubSub.js"
 import { abortInvokes } from "./SocketRpc.js"
 import { encode, flush, sendObject, writeFrame } from "./SocketWriter.js"
 import * as Dialect from "./WireDialect.js"
@@ -62,7 +61,7 @@ export function setDialect(s: SocketCore, next: Dialect.WireDialect): void {
   const known = s.dialect.version !== null
   s.dialect = next
   if (!known && next.version !== null && s.hub.active) {
-    s.hub.emit({ _tag: "ProtocolVersion", version: next.version })
+    s.host.relay(s, { _tag: "ProtocolVersion", version: next.version })
   }
 }
 
@@ -92,22 +91,15 @@ export function closeUnsafe(s: SocketCore, code: number, data: unknown, closeWs:
   s.host.socketClosed(s, wasOpen)
   if (wasOpen) {
     for (const channel of Array.from(s.channels)) {
-      removeChannel(s, channel)
       s.host.unsubscribe(s, channel)
-      s.hub.emit({ _tag: "Unsubscribe", channel })
-      s.host.emitServerEvent({ _tag: "Unsubscription", socket: s, channel })
+      s.host.relay(s, { _tag: "Unsubscribe", channel })
     }
-    s.host.emitServerEvent({ _tag: "Disconnection", socket: s, code, data })
-    s.host.emitServerEvent({ _tag: "Closure", socket: s, code, data })
-    s.hub.emit({ _tag: "Disconnect", code, data })
+    s.host.relay(s, { _tag: "Disconnect", code, data })
   } else {
     for (const channel of Array.from(s.channels)) s.host.unsubscribe(s, channel)
-    s.channelSet = undefined
-    s.host.emitServerEvent({ _tag: "ConnectionAbort", socket: s, code, data })
-    s.host.emitServerEvent({ _tag: "Closure", socket: s, code, data })
-    s.hub.emit({ _tag: "ConnectAbort", code, data })
+    s.host.relay(s, { _tag: "ConnectAbort", code, data })
   }
-  s.hub.emit({ _tag: "Close", code, data })
+  s.host.relay(s, { _tag: "Close", code, data })
   // Only built when somebody listens: a mass disconnect would otherwise pay for an Error
   // (and its stack trace) per socket for nobody.
   if (!isIgnoredCloseCode(code) && (s.hub.active || s.host.hub.active)) {
@@ -145,24 +137,29 @@ export function disconnectUnsafe(s: SocketCore, code: unknown = 1000, data?: unk
 }
 
 export function handshake(s: SocketCore, cid: Cid | undefined, offeredToken: unknown): Effect.Effect<void> {
-  return Effect.gen(function* () {
-    const host = s.host
-    const blocked = yield* host.pipeline.run("handshakeSC", { socket: s }).pipe(Effect.flip, Effect.option)
-    if (blocked._tag === "Some") {
-      const b = blocked.value
-      if (!b.silent && host.options.middlewareEmitWarnings) host.warn(b.error)
-      const code = b.statusCode ?? 4008
+  return s.host.pipeline.gate(
+    "handshakeSC",
+    { socket: s },
+    () => processOfferedToken(s, cid, offeredToken),
+    (blocked) => {
+      const code = blocked.statusCode ?? 4008
       if (hasCid(cid)) {
         const dialect = s.dialect
-        const error = toWireError(b.error)
+        const error = toWireError(blocked.error)
         if (dialect.rejectionStatusCode && typeof error === "object" && error !== null) {
           Reflect.set(error, "statusCode", code)
         }
         sendObject(s, dialect.rejectionDataCode ? { rid: cid, error, data: { code } } : { rid: cid, error })
       }
       disconnectUnsafe(s, code)
-      return
     }
+  )
+}
+
+// After handshakeSC: the offered token (or none) decides the auth state the socket opens with.
+function processOfferedToken(s: SocketCore, cid: Cid | undefined, offeredToken: unknown): Effect.Effect<void> {
+  return Effect.gen(function* () {
+    const host = s.host
     if (s.state === "closed") return
     // 14.7: a token set by handshakeSC middleware replaces the one in the packet.
     let authError: unknown
@@ -206,8 +203,7 @@ export function completeHandshake(
   // One object for the socket's `connect` and the server's `connection`, as in v14; the
   // client gets its own.
   const shared = { ...status }
-  if (s.hub.active) s.hub.emit({ _tag: "Connect", status: shared })
-  if (host.hub.active) host.emitServerEvent({ _tag: "Connection", socket: s, status: shared })
+  s.host.relay(s, { _tag: "Connect", status: shared })
   if (authenticated && s.authState === "authenticated") triggerAuthEvents(s, "unauthenticated")
   if (hasCid(cid) && s.state === "open") {
     const data: Record<string, unknown> = { id: s.id, pingTimeout: host.options.pingTimeout }

@@ -11,28 +11,17 @@ import {
   type InboundPacket,
   InvalidActionError
 } from "@effect-socketcluster/protocol"
-import { Cause, Effect, Exit } from "effect"
+import { Effect } from "effect"
 import type { Frame } from "./Frame.js"
 import { decodeRecoverRequest } from "./Recovery.js"
 import { hasCid, type SocketCore } from "./SocketCore.js"
+import { encode, queueBatch, respond, sendObject, writePublication } from "./SocketWriter.js"
 import { toWireError } from "./WireError.js"
 
 type SubscribePacket = Extract<InboundPacket, { readonly _tag: "Subscribe" }>
 
 /** Why a subscribe before the handshake completed is refused (B130). */
 export const earlySubscribe = "Cannot subscribe socket to a channel before it has completed the handshake"
-
-import { warnBlocked } from "./SocketRpc.js"
-import { encode, queueBatch, respond, sendObject, writePublication } from "./SocketWriter.js"
-
-export function addChannel(s: SocketCore, channel: string): void {
-  if (s.channelSet === undefined) s.channelSet = new Set()
-  s.channelSet.add(channel)
-}
-
-export function removeChannel(s: SocketCore, channel: string): boolean {
-  return s.channelSet?.delete(channel) ?? false
-}
 
 export function answerSubscribe(s: SocketCore, packet: SubscribePacket, error: unknown, data?: unknown): void {
   if (!hasCid(packet.cid)) return
@@ -90,12 +79,10 @@ export function subscribe(
       answer(error)
       return undefined
     }
-    addChannel(s, packet.channel)
     return host.subscribe(s, packet.channel, decodeRecoverRequest(req.data)).pipe(
       Effect.matchEffect({
         onFailure: (cause) =>
           Effect.sync(() => {
-            removeChannel(s, packet.channel)
             host.unsubscribe(s, packet.channel)
             const error = new BrokerError({
               message: `Failed to subscribe socket to the ${packet.channel} channel - ${cause.message}`
@@ -106,24 +93,14 @@ export function subscribe(
         onSuccess: (recovery) =>
           Effect.sync(() => {
             if (!s.channels.has(packet.channel)) return
-            s.hub.emit({ _tag: "Subscribe", channel: packet.channel, options })
-            host.emitServerEvent({ _tag: "Subscription", socket: s, channel: packet.channel, options })
+            host.relay(s, { _tag: "Subscribe", channel: packet.channel, options })
             answer(undefined, recovery)
           })
       })
     )
   }
   if (!host.pipeline.has("subscribe")) return complete()
-  return host.pipeline.run("subscribe", req).pipe(
-    Effect.matchEffect({
-      onFailure: (b) =>
-        Effect.sync(() => {
-          warnBlocked(s, b)
-          answer(b.error)
-        }),
-      onSuccess: () => complete() ?? Effect.void
-    })
-  )
+  return host.pipeline.gate("subscribe", req, complete, (blocked) => answer(blocked.error))
 }
 
 export function unsubscribeRequest(s: SocketCore, cid: Cid | undefined, channel: string): void {
@@ -135,10 +112,8 @@ export function unsubscribeRequest(s: SocketCore, cid: Cid | undefined, channel:
     respond(s, cid, error, undefined)
     return
   }
-  removeChannel(s, channel)
   s.host.unsubscribe(s, channel)
-  s.hub.emit({ _tag: "Unsubscribe", channel })
-  s.host.emitServerEvent({ _tag: "Unsubscription", socket: s, channel })
+  s.host.relay(s, { _tag: "Unsubscribe", channel })
   respond(s, cid, undefined, undefined)
 }
 
@@ -176,7 +151,7 @@ export function publish(
     })
   )
   // Handing the message to the broker is what must happen in arrival order; waiting for
-  // the broker's confirmation need not hold up s socket's next packets (a remote broker
+  // the broker's confirmation need not hold up this socket's next packets (a remote broker
   // would otherwise cap one socket at one publish per round trip). `runFork` starts the
   // fiber synchronously, so brokers receive publishes in order. Past
   // `maxPendingInboundRpcs` unconfirmed publishes the socket waits again (back-pressure).
@@ -189,23 +164,13 @@ export function publish(
     return undefined
   }
   if (!host.pipeline.has("publishIn")) return start()
-  return host.pipeline.run("publishIn", req).pipe(
-    Effect.matchEffect({
-      onFailure: (b) =>
-        Effect.sync(() => {
-          warnBlocked(s, b)
-          respond(s, cid, b.error, req.ackData)
-        }),
-      onSuccess: () => start() ?? Effect.void
-    })
-  )
+  return host.pipeline.gate("publishIn", req, start, (blocked) => respond(s, cid, blocked.error, req.ackData))
 }
 
 /** Removes the socket from `channel` (or every channel) and sends `#kickOut`; no unsubscribe events (v14). */
 export function kickOutUnsafe(s: SocketCore, channel?: string, message?: unknown): void {
   const channels = channel === undefined ? Array.from(s.channels) : [channel]
   for (const ch of channels) {
-    removeChannel(s, ch)
     s.host.unsubscribe(s, ch)
     sendObject(s, { event: "#kickOut", data: { message, channel: ch } })
   }
@@ -236,21 +201,19 @@ export function runPublishOut(s: SocketCore): void {
   }
   s.publishOutBusy = true
   const req = { socket: s, channel: item.channel, data: item.data }
-  const fiber = s.host.runFork(s.host.pipeline.run("publishOut", req))
-  fiber.addObserver((exit) => {
-    if (Exit.isSuccess(exit)) {
-      if (s.isSubscribed(item.channel)) {
-        writePublication(
-          s,
-          req.data === item.data
-            ? item.frame()
-            : encode(s, { event: "#publish", data: { channel: item.channel, data: req.data } })
-        )
-      }
-    } else {
-      const failure = Cause.findErrorOption(exit.cause)
-      if (failure._tag === "Some") warnBlocked(s, failure.value)
+  const pass = () => {
+    if (s.isSubscribed(item.channel)) {
+      writePublication(
+        s,
+        req.data === item.data
+          ? item.frame()
+          : encode(s, { event: "#publish", data: { channel: item.channel, data: req.data } })
+      )
     }
-    runPublishOut(s)
-  })
+    return undefined
+  }
+  s.host.runFork(s.host.pipeline.gate("publishOut", req, pass, ignoreBlocked)).addObserver(() => runPublishOut(s))
 }
+
+// A block of a delivery needs nothing more than the report the gate makes.
+const ignoreBlocked = (): void => {}

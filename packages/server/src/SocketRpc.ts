@@ -13,7 +13,6 @@ import {
   TimeoutError
 } from "@effect-socketcluster/protocol"
 import { Cause, Effect, Exit } from "effect"
-import type { MiddlewareBlocked } from "./MiddlewarePipeline.js"
 import { isLocalEventName } from "./SCSocket.js"
 import { hasCid, type SocketCore } from "./SocketCore.js"
 import { ClientError } from "./SocketErrors.js"
@@ -51,15 +50,11 @@ export function event(
     return undefined
   }
   const req = { socket: s, event, data, authTokenExpiredError: expired }
-  return s.host.pipeline.run("emit", req).pipe(
-    Effect.matchEffect({
-      onFailure: (b) =>
-        Effect.sync(() => {
-          warnBlocked(s, b)
-          respond(s, cid, b.error, undefined)
-        }),
-      onSuccess: () => Effect.sync(() => dispatch(s, event, cid, req.data))
-    })
+  return s.host.pipeline.gate(
+    "emit",
+    req,
+    () => dispatch(s, event, cid, req.data),
+    (blocked) => respond(s, cid, blocked.error, undefined)
   )
 }
 
@@ -76,7 +71,7 @@ export function dispatch(s: SocketCore, event: string, cid: Cid | undefined, dat
     answered = true
     respond(s, cid, error === null ? undefined : error, responseData)
   }
-  if (s.hub.active) s.hub.emit({ _tag: "Event", event, data, respond: reply })
+  if (s.hub.active) s.host.relay(s, { _tag: "Event", event, data, respond: reply })
   const handler = s.handlers?.get(event) ?? s.host.findHandler(event)
   if (handler === undefined) return
   if (hasCid(cid)) s.pendingInboundRpcs++
@@ -93,10 +88,6 @@ export function dispatch(s: SocketCore, event: string, cid: Cid | undefined, dat
     s.host.defect(`the ${event} handler`, exit.cause)
     reply(new InvalidActionError({ message: `The ${event} handler failed` }))
   })
-}
-
-export function warnBlocked(s: SocketCore, b: MiddlewareBlocked): void {
-  if (!b.silent && s.host.options.middlewareEmitWarnings) s.host.warn(b.error)
 }
 
 /**

@@ -55,7 +55,7 @@ describe("SCServerHttp.upgrade in an Effect HTTP app", () => {
         )
         const context = yield* Layer.build(App)
         const server = Context.get(context, SCServer.SCServer)
-        server.sourcePort = portOf(context)
+        assert.strictEqual(server.sourcePort, portOf(context))
         yield* server.handle("echo", (d) => Effect.succeed(d))
         const client = yield* connectClient(server, { path: "/custom/ws" })
         assert.strictEqual(yield* invoke(client, "echo", "routed"), "routed")
