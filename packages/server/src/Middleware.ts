@@ -18,8 +18,8 @@
  */
 
 import type { IncomingMessage } from "node:http"
-import type { AuthTokenExpiredError } from "@effect-socketcluster/protocol"
-import { Data, type Effect } from "effect"
+import { type AuthTokenExpiredError, InvalidArgumentsError } from "@effect-socketcluster/protocol"
+import { Data, Effect } from "effect"
 import type { SCSocket } from "./SCSocket.js"
 
 /** The middleware type names, exactly as in v14 (`server.MIDDLEWARE_*`). */
@@ -36,6 +36,19 @@ export type MiddlewareType = (typeof MiddlewareTypes)[number]
 
 export const isMiddlewareType = (u: unknown): u is MiddlewareType =>
   typeof u === "string" && (MiddlewareTypes as ReadonlyArray<string>).includes(u)
+
+/**
+ * Runs `f` when `type` is a middleware type, else fails with `InvalidArgumentsError`
+ * (types come from users at run time too: the compat facade passes strings through).
+ */
+export const withMiddlewareType = (type: string, f: () => void): Effect.Effect<void, InvalidArgumentsError> =>
+  Effect.suspend(() => {
+    if (!isMiddlewareType(type)) {
+      return Effect.fail(new InvalidArgumentsError({ message: `Middleware type "${type}" is not supported` }))
+    }
+    f()
+    return Effect.void
+  })
 
 /** handshakeWS: the HTTP upgrade request, before the WebSocket exists. Rejections answer HTTP 401. */
 export interface HandshakeWSRequest {

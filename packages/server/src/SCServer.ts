@@ -21,7 +21,7 @@ import {
   type BrokerError,
   Codec,
   type CodecEngine,
-  InvalidArgumentsError,
+  type InvalidArgumentsError,
   type InvalidOptionsError,
   json
 } from "@effect-socketcluster/protocol"
@@ -35,7 +35,7 @@ import * as DataStoreMemory from "./DataStoreMemory.js"
 import { EventHub } from "./EventHub.js"
 import { relay, type ServerEvent, type SocketEvent } from "./Events.js"
 import { Exchange } from "./Exchange.js"
-import { isMiddlewareType, type Middleware, type MiddlewareType } from "./Middleware.js"
+import { type Middleware, type MiddlewareType, withMiddlewareType } from "./Middleware.js"
 import { MiddlewarePipeline } from "./MiddlewarePipeline.js"
 import { resolveOptions, type ServerOptions, type ServerOptionsInput } from "./Options.js"
 import type { RecoverRequest, RecoveryAck } from "./Recovery.js"
@@ -44,7 +44,7 @@ import { DuplicateHandlerError, ServerStartError } from "./ServerErrors.js"
 import { ServerSocket } from "./ServerSocket.js"
 import type { Transport } from "./ServerTransport.js"
 import * as ServerTransport from "./ServerTransport.js"
-import type { ServerCounters, SocketHost } from "./SocketCore.js"
+import { type ServerCounters, type SocketHost, zeroCounters } from "./SocketCore.js"
 import { generateId } from "./SocketId.js"
 import * as Tracing from "./Tracing.js"
 import { UpgradeAdmission } from "./UpgradeAdmission.js"
@@ -62,17 +62,7 @@ export class SCServerCore implements SocketHost {
   readonly pipeline: MiddlewarePipeline
   readonly exchange: Exchange
   readonly hub: EventHub<ServerEvent> = new EventHub((error) => this.listenerThrew(error))
-  readonly counters: ServerCounters = {
-    messagesIn: 0,
-    bytesIn: 0,
-    messagesOut: 0,
-    bytesOut: 0,
-    ackTimeouts: 0,
-    droppedPublications: 0,
-    slowConsumerDisconnects: 0,
-    handshakes: 0,
-    rejectedUpgrades: 0
-  }
+  readonly counters: ServerCounters = zeroCounters()
   /** Sockets that completed the handshake, by id. */
   readonly clients = new Map<string, ServerSocket>()
   /** Sockets still in the handshake, by id. */
@@ -373,16 +363,6 @@ export class SCServerCore implements SocketHost {
 }
 
 const readyEvents: ReadonlyArray<ServerEvent> = [{ _tag: "Ready" }]
-
-// Types come from users at run time too (the compat facade passes strings through).
-const withMiddlewareType = (type: string, f: () => void): Effect.Effect<void, InvalidArgumentsError> =>
-  Effect.suspend(() => {
-    if (!isMiddlewareType(type)) {
-      return Effect.fail(new InvalidArgumentsError({ message: `Middleware type "${type}" is not supported` }))
-    }
-    f()
-    return Effect.void
-  })
 
 export { DuplicateHandlerError, ServerStartError }
 

@@ -41,6 +41,19 @@ export interface ServerCounters {
   rejectedUpgrades: number
 }
 
+/** Counters at start. */
+export const zeroCounters = (): ServerCounters => ({
+  messagesIn: 0,
+  bytesIn: 0,
+  messagesOut: 0,
+  bytesOut: 0,
+  ackTimeouts: 0,
+  droppedPublications: 0,
+  slowConsumerDisconnects: 0,
+  handshakes: 0,
+  rejectedUpgrades: 0
+})
+
 /** What a socket needs from its server (implemented by `SCServer`). */
 export interface SocketHost {
   readonly options: ServerOptions
