@@ -18,8 +18,13 @@
  */
 
 import type { IncomingMessage } from "node:http"
-import { type AuthTokenExpiredError, InvalidArgumentsError } from "@effect-socketcluster/protocol"
-import { Data, Effect } from "effect"
+import {
+  type AuthTokenExpiredError,
+  InvalidArgumentsError,
+  SilentMiddlewareBlockedError,
+  UnknownError
+} from "@effect-socketcluster/protocol"
+import { Cause, Data, Effect } from "effect"
 import type { SCSocket } from "./SCSocket.js"
 
 /** The middleware type names, exactly as in v14 (`server.MIDDLEWARE_*`). */
@@ -122,3 +127,82 @@ export class MiddlewareRejection extends Data.TaggedError("MiddlewareRejection")
   readonly statusCode?: number | undefined
   readonly isBadToken?: boolean | undefined
 }> {}
+
+/**
+ * Why a chain stopped, typed by the middleware's error `E`. `error` is what the client
+ * sees: the middleware's failure `E` itself (a tagged error goes on the wire as `name` =
+ * `_tag` plus its fields), `SilentMiddlewareBlockedError` for a silent block, or
+ * `UnknownError` for a defect (whose text never leaves the server).
+ */
+export class MiddlewareBlocked<E = unknown> extends Data.TaggedClass("MiddlewareBlocked")<{
+  readonly type: MiddlewareType
+  readonly error: E | SilentMiddlewareBlockedError | UnknownError
+  readonly silent: boolean
+  /** handshakeSC: the close code (`MiddlewareRejection.statusCode`, or the error's own `statusCode`). */
+  readonly statusCode: number | undefined
+  /** authenticate: the token is bad (`MiddlewareRejection.isBadToken`). */
+  readonly isBadToken: boolean
+}> {}
+
+const hasSilentFlag = (e: unknown): boolean =>
+  typeof e === "object" && e !== null && "silent" in e && Boolean((e as { readonly silent: unknown }).silent)
+
+const statusCodeOf = (e: unknown): number | undefined => {
+  if (typeof e !== "object" || e === null || !("statusCode" in e)) return undefined
+  const code = (e as { readonly statusCode: unknown }).statusCode
+  return typeof code === "number" ? code : undefined
+}
+
+/** Turns a middleware failure into the value the server acts on. */
+export const toBlocked = <E>(
+  type: MiddlewareType,
+  failure: E | MiddlewareRejection | UnknownError
+): MiddlewareBlocked<E> => {
+  let error: unknown = failure
+  let statusCode: number | undefined
+  let isBadToken = false
+  if (failure instanceof MiddlewareRejection) {
+    error = failure.error
+    statusCode = failure.statusCode
+    isBadToken = failure.isBadToken === true
+  }
+  const silent = error === true || error instanceof SilentMiddlewareBlockedError || hasSilentFlag(error)
+  if (silent) {
+    error = new SilentMiddlewareBlockedError({ message: `Action was silently blocked by ${type} middleware`, type })
+  }
+  return new MiddlewareBlocked({
+    type,
+    // A MiddlewareRejection carries the error the client sees; otherwise it is the failure itself.
+    error: error as E | SilentMiddlewareBlockedError | UnknownError,
+    silent,
+    statusCode: statusCodeOf(error) ?? statusCode,
+    isBadToken
+  })
+}
+
+/**
+ * Runs one middleware as the server does: its failure `E` becomes `MiddlewareBlocked<E>`;
+ * a defect becomes one with an `UnknownError` (and goes to `onDefect`); interruption
+ * stays interruption.
+ *
+ * @example
+ * ```ts
+ * const blocked = yield* Middleware.run("emit", adminsOnly, req).pipe(Effect.flip)
+ * if (blocked.error._tag === "NotAdmin") console.log(blocked.error.user)
+ * ```
+ */
+export const run = <T extends MiddlewareType, E, R>(
+  type: T,
+  middleware: Middleware<T, E, R>,
+  req: MiddlewareRequests[T],
+  onDefect?: (type: T, cause: Cause.Cause<unknown>) => void
+): Effect.Effect<void, MiddlewareBlocked<E>, R> =>
+  Effect.suspend(() => middleware(req)).pipe(
+    Effect.catchCause((cause): Effect.Effect<never, MiddlewareBlocked<E>> => {
+      const failure = Cause.findErrorOption(cause)
+      if (failure._tag === "Some") return Effect.fail(toBlocked<E>(type, failure.value as E | MiddlewareRejection))
+      if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+      onDefect?.(type, cause)
+      return Effect.fail(toBlocked<E>(type, new UnknownError({ message: `The ${type} middleware failed` })))
+    })
+  )

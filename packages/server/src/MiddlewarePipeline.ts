@@ -3,65 +3,20 @@
  * failure stops the chain and becomes a `MiddlewareBlocked` value: the error the client
  * sees, whether it was silent, and the extra value v14 collected (close code, bad token).
  */
-import { SilentMiddlewareBlockedError, UnknownError } from "@effect-socketcluster/protocol"
-import { Cause, Effect } from "effect"
+import type { Cause } from "effect"
+import { Effect } from "effect"
 import {
   type Middleware,
-  MiddlewareRejection,
+  MiddlewareBlocked,
   type MiddlewareRequests,
   type MiddlewareType,
-  MiddlewareTypes
+  MiddlewareTypes,
+  run as runMiddleware,
+  toBlocked
 } from "./Middleware.js"
 import * as Tracing from "./Tracing.js"
 
-/**
- * Why a chain stopped. `error` is the wire error: the middleware's own failure `E`, or
- * `SilentMiddlewareBlockedError` for a silent block, or `UnknownError` for a defect.
- */
-export interface MiddlewareBlocked<E = unknown> {
-  readonly _tag: "MiddlewareBlocked"
-  readonly type: MiddlewareType
-  readonly error: E | SilentMiddlewareBlockedError | UnknownError
-  readonly silent: boolean
-  readonly statusCode: number | undefined
-  readonly isBadToken: boolean
-}
-
 type Lists = { [K in MiddlewareType]: Array<Middleware<K>> }
-
-const hasSilentFlag = (e: unknown): boolean =>
-  typeof e === "object" && e !== null && "silent" in e && Boolean((e as { readonly silent: unknown }).silent)
-
-const statusCodeOf = (e: unknown): number | undefined => {
-  if (typeof e !== "object" || e === null || !("statusCode" in e)) return undefined
-  const code = (e as { readonly statusCode: unknown }).statusCode
-  return typeof code === "number" ? code : undefined
-}
-
-/** Turns a middleware failure into the value the server acts on. */
-export const toBlocked = <E>(type: MiddlewareType, failure: E | MiddlewareRejection): MiddlewareBlocked<E> => {
-  let error: unknown = failure
-  let statusCode: number | undefined
-  let isBadToken = false
-  if (failure instanceof MiddlewareRejection) {
-    error = failure.error
-    statusCode = failure.statusCode
-    isBadToken = failure.isBadToken === true
-  }
-  const silent = error === true || error instanceof SilentMiddlewareBlockedError || hasSilentFlag(error)
-  if (silent) {
-    error = new SilentMiddlewareBlockedError({ message: `Action was silently blocked by ${type} middleware`, type })
-  }
-  return {
-    _tag: "MiddlewareBlocked",
-    type,
-    // A MiddlewareRejection carries the error the client sees; otherwise it is the failure itself.
-    error: error as E | SilentMiddlewareBlockedError | UnknownError,
-    silent,
-    statusCode: statusCodeOf(error) ?? statusCode,
-    isBadToken
-  }
-}
 
 const spanAttributes = (type: MiddlewareType, req: MiddlewareRequests[MiddlewareType]): Tracing.SpanAttributes => ({
   "sc.middleware": type,
@@ -155,16 +110,11 @@ export class MiddlewarePipeline {
     mw: Middleware<T>,
     req: MiddlewareRequests[T]
   ): Effect.Effect<void, MiddlewareBlocked> {
-    return Effect.suspend(() => mw(req)).pipe(
-      Effect.catchCause((cause) => {
-        const failure = Cause.findErrorOption(cause)
-        if (failure._tag === "Some") return Effect.fail(toBlocked(type, failure.value))
-        if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
-        this.onDefect(type, cause as Cause.Cause<never>)
-        return Effect.fail(toBlocked(type, new UnknownError({ message: `The ${type} middleware failed` })))
-      })
-    )
+    return runMiddleware(type, mw, req, this.reportDefect)
   }
+
+  private readonly reportDefect = (type: MiddlewareType, cause: Cause.Cause<unknown>): void =>
+    this.onDefect(type, cause as Cause.Cause<never>)
 }
 
-export { MiddlewareTypes }
+export { MiddlewareBlocked, MiddlewareTypes, toBlocked }
