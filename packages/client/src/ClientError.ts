@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { ApplicationError, hydrate, isSCError, type SCError } from "@effect-socketcluster/protocol"
-import { Data } from "effect"
+import { Data, type Schema } from "effect"
 
 /**
  * An error the server put on the wire, hydrated by name: a catalogue name gives its class
@@ -77,4 +77,18 @@ export class KickedOutError extends Data.TaggedError("KickedOutError")<{
   readonly channel: string
   readonly message: string
   readonly data: unknown
+}> {}
+
+/**
+ * A typed call's Schemas did not fit: the payload did not encode (`part: "payload"`, the
+ * call was not sent) or the server's answer did not decode with the success Schema
+ * (`part: "success"`). `cause` holds the Schema issue.
+ *
+ * @since 0.3.0
+ */
+export class ProcedureSchemaError extends Data.TaggedError("ProcedureSchemaError")<{
+  readonly procedure: string
+  readonly part: "payload" | "success"
+  readonly message: string
+  readonly cause: Schema.SchemaError
 }> {}

@@ -24,6 +24,7 @@ import {
   AuthenticateStatus,
   BadConnectionError,
   InvalidArgumentsError,
+  type Procedure,
   TimeoutError
 } from "@effect-socketcluster/protocol"
 import {
@@ -47,9 +48,11 @@ import { type ConnectError, fromWire, type InvokeError, type ServerError } from 
 import { type ClientOptions, resolve } from "./ClientOptions.js"
 import type { AuthState, ConnectionState } from "./ConnectionState.js"
 import type { SubscribeOptions, Subscriber, SubscriptionError } from "./internal/Channels.js"
-import { ClientCore, type Procedure } from "./internal/ClientCore.js"
+import { ClientCore, type Procedure as ServeProcedure } from "./internal/ClientCore.js"
 import type { Link } from "./internal/Link.js"
 import * as Session from "./internal/Session.js"
+import type { RawAnswer } from "./ProcedureCall.js"
+import * as ProcedureCall from "./ProcedureCall.js"
 
 export type { SubscribeOptions, SubscriptionError } from "./internal/Channels.js"
 export type { Procedure } from "./internal/ClientCore.js"
@@ -88,6 +91,17 @@ export interface Client {
     data?: unknown,
     options?: { readonly timeout?: Duration.Input | undefined }
   ) => Effect.Effect<unknown, InvokeError>
+  /**
+   * Calls a declared procedure (`Procedure.make`, the declaration the server serves with
+   * `Procedures.layer`): the payload is encoded with its Schema, the answer decoded with
+   * the success Schema, the declared error decoded into its class. A payload that does
+   * not encode or an answer that does not decode fails with `ProcedureSchemaError`;
+   * errors the declaration does not describe arrive hydrated as for {@link Client.invoke}.
+   */
+  readonly call: <P extends Procedure.Any>(
+    procedure: P,
+    ...args: ProcedureCall.CallArgs<P>
+  ) => Effect.Effect<Procedure.Success<P>, ProcedureCall.CallError<P>, ProcedureCall.CallServices<P>>
   /** Sends `event` without waiting for an answer (`emit` without a callback in v14). */
   readonly transmit: (event: string, data?: unknown) => Effect.Effect<void, BadConnectionError | TimeoutError>
   /**
@@ -129,7 +143,7 @@ export interface Client {
    * Answers the server's invokes of `event` for the scope's lifetime (a v14
    * `on(event, (data, respond) => …)`); a failure is sent as the error.
    */
-  readonly serve: (event: string, procedure: Procedure) => Effect.Effect<void, never, Scope.Scope>
+  readonly serve: (event: string, procedure: ServeProcedure) => Effect.Effect<void, never, Scope.Scope>
   /** Closes the connection (v1: `#disconnect` then the close frame) and stops reconnecting. */
   readonly disconnect: (code?: number, reason?: string) => Effect.Effect<void>
 }
@@ -149,18 +163,17 @@ const badConnection = (event: string): BadConnectionError =>
 const timedOut = (event: string): TimeoutError =>
   new TimeoutError({ message: `Event response for '${event}' timed out` })
 
-/** Sends `packet` with a fresh cid on `link` and waits for the answer. */
+/** Sends `packet` with a fresh cid on `link` and waits for the answer, as it came. */
 const call = (
   core: ClientCore,
   link: Link,
   event: string,
   packet: { readonly event: string; readonly data: unknown }
 ) =>
-  Effect.callback<unknown, InvokeError>((resume) => {
+  Effect.callback<RawAnswer, BadConnectionError | InvalidArgumentsError>((resume) => {
     const cid = core.calls.next()
     core.calls.register(cid, {
-      onAnswer: (error, data) =>
-        resume(error === undefined || error === null ? Effect.succeed(data) : Effect.fail(fromWire(error))),
+      onAnswer: (error, data) => resume(Effect.succeed({ error, data })),
       onDrop: () => resume(Effect.fail(badConnection(event)))
     })
     if (!link.send({ event: packet.event, data: packet.data, cid })) {
@@ -169,6 +182,12 @@ const call = (
     }
     return Effect.sync(() => core.calls.forget(cid))
   })
+
+/** The answer's data, or its error hydrated by name. */
+const hydrated = (answer: RawAnswer): Effect.Effect<unknown, InvokeError> =>
+  answer.error === undefined || answer.error === null
+    ? Effect.succeed(answer.data)
+    : Effect.fail(fromWire(answer.error))
 
 /**
  * Connects to `url` (e.g. `ws://host:8000/socketcluster/`) and returns once the first
@@ -222,12 +241,15 @@ export const connect = (
         orElse: () => Effect.fail(timedOut(event))
       })
 
-    const invoke: Client["invoke"] = (event, data, callOptions) =>
+    const invokeRaw = (event: string, data: unknown, timeout: Duration.Input | undefined) =>
       withTimeout(
         Effect.flatMap(core.awaitLink, (link) => call(core, link, event, { event, data })),
         event,
-        callOptions?.timeout
+        timeout
       )
+
+    const invoke: Client["invoke"] = (event, data, callOptions) =>
+      Effect.flatMap(invokeRaw(event, data, callOptions?.timeout), hydrated)
 
     const send = (event: string, packet: unknown) =>
       withTimeout(
@@ -257,6 +279,8 @@ export const connect = (
       subscribe: (channel, subscribeOptions) => Stream.unwrap(join(channel, subscribeOptions)),
       subscription: join,
       isSubscribed: (channel) => Effect.sync(() => core.channels.isSubscribed(channel)),
+      call: (procedure, ...[payload, callOptions]) =>
+        ProcedureCall.make(procedure, payload, (event, data) => invokeRaw(event, data, callOptions?.timeout)),
       publish: (channel, data) =>
         withTimeout(
           Effect.flatMap(core.awaitLink, (link) =>
@@ -264,7 +288,7 @@ export const connect = (
           ),
           "#publish",
           undefined
-        ).pipe(Effect.asVoid),
+        ).pipe(Effect.flatMap(hydrated), Effect.asVoid),
       transmitPublish: (channel, data) => send("#publish", { event: "#publish", data: { channel, data } }),
       authenticate: (signedToken) =>
         Effect.gen(function* () {
