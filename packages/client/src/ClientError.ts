@@ -84,7 +84,7 @@ export class KickedOutError extends Data.TaggedError("KickedOutError")<{
  * call was not sent) or the server's answer did not decode with the success Schema
  * (`part: "success"`). `cause` holds the Schema issue.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export class ProcedureSchemaError extends Data.TaggedError("ProcedureSchemaError")<{
   readonly procedure: string

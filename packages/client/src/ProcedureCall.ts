@@ -23,7 +23,7 @@
  * )
  * ```
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 import type { BadConnectionError, InvalidArgumentsError, Procedure, TimeoutError } from "@effect-socketcluster/protocol"
 import { type Duration, Effect, Exit, Schema } from "effect"
@@ -36,7 +36,7 @@ import { fromWire, type InvokeError, ProcedureSchemaError } from "./ClientError.
  * {@link ProcedureSchemaError} when the payload does not encode or the answer does not
  * decode.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export type CallError<P extends Procedure.Any> = Procedure.Error<P> | InvokeError | ProcedureSchemaError
 
@@ -44,7 +44,7 @@ export type CallError<P extends Procedure.Any> = Procedure.Error<P> | InvokeErro
  * The services the procedure's Schemas need on the client: to encode a payload and to
  * decode an answer (`never` for plain Schemas).
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export type CallServices<P extends Procedure.Any> =
   | P["payload"]["EncodingServices"]
@@ -54,7 +54,7 @@ export type CallServices<P extends Procedure.Any> =
 /**
  * Options of a call.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export interface CallOptions {
   /** How long to wait for the answer (default: the client's `ackTimeout`). */
@@ -65,7 +65,7 @@ export interface CallOptions {
  * The arguments after the procedure: its payload (optional when the payload Schema
  * accepts `undefined`, as the default `Schema.Void` does) and {@link CallOptions}.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export type CallArgs<P extends Procedure.Any> =
   undefined extends Procedure.Payload<P>
@@ -100,7 +100,7 @@ const retagged = (wire: unknown): unknown => {
 /**
  * Calls `procedure` through `raw`, encoding and decoding with its Schemas.
  *
- * @since 0.3.0
+ * @since 0.2.0
  */
 export const make = <P extends Procedure.Any>(
   procedure: P,

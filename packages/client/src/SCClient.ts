@@ -47,14 +47,22 @@ import { AuthTokenStore, makeMemory } from "./AuthTokenStore.js"
 import { type ConnectError, fromWire, type InvokeError, type ServerError } from "./ClientError.js"
 import { type ClientOptions, resolve } from "./ClientOptions.js"
 import type { AuthState, ConnectionState } from "./ConnectionState.js"
-import type { SubscribeOptions, Subscriber, SubscriptionError } from "./internal/Channels.js"
+import type {
+  Member,
+  RecoveringOptions,
+  RecoveringSubscriber,
+  SubscribeOptions,
+  Subscriber,
+  SubscriptionError
+} from "./internal/Channels.js"
 import { ClientCore, type Procedure as ServeProcedure } from "./internal/ClientCore.js"
 import type { Link } from "./internal/Link.js"
 import * as Session from "./internal/Session.js"
 import type { RawAnswer } from "./ProcedureCall.js"
 import * as ProcedureCall from "./ProcedureCall.js"
+import type * as Recovery from "./Recovery.js"
 
-export type { SubscribeOptions, SubscriptionError } from "./internal/Channels.js"
+export type { RecoveringOptions, SubscribeOptions, SubscriptionError } from "./internal/Channels.js"
 export type { Procedure } from "./internal/ClientCore.js"
 
 /**
@@ -108,7 +116,8 @@ export interface Client {
    * The publications of `channel`, subscribing when the stream starts and unsubscribing
    * when the last reader stops. The stream fails when the server refuses the
    * subscription or kicks the client out. It survives reconnections (the client
-   * subscribes again); publications sent while disconnected are lost.
+   * subscribes again); publications sent while disconnected are lost (see
+   * {@link Client.subscribeRecovering}).
    */
   readonly subscribe: (channel: string, options?: SubscribeOptions) => Stream.Stream<unknown, SubscriptionError>
   /**
@@ -120,6 +129,25 @@ export interface Client {
     channel: string,
     options?: SubscribeOptions
   ) => Effect.Effect<Stream.Stream<unknown, SubscriptionError>, SubscriptionError, Scope.Scope>
+  /**
+   * A subscription that loses nothing across reconnections when the server keeps the
+   * channel's history (this project's server, recovery on): its stream carries each
+   * publication with its position, and after a reconnect the client resubscribes from
+   * the last position it delivered, so what was published meanwhile comes first, once,
+   * in order. When the server cannot send all of it (history trimmed or lost, no
+   * history, a server without recovery), a `Gap` event marks the place. A channel is
+   * either recovering or not: joining one subscribed without recovery fails with
+   * `InvalidArgumentsError`. See the `Recovery` module.
+   */
+  readonly subscribeRecovering: (
+    channel: string,
+    options?: RecoveringOptions
+  ) => Stream.Stream<Recovery.Event, SubscriptionError>
+  /** {@link Client.subscribeRecovering}, completing once the server confirmed (as {@link Client.subscription}). */
+  readonly subscriptionRecovering: (
+    channel: string,
+    options?: RecoveringOptions
+  ) => Effect.Effect<Stream.Stream<Recovery.Event, SubscriptionError>, SubscriptionError, Scope.Scope>
   /** Whether the server has confirmed a subscription to `channel` on this connection. */
   readonly isSubscribed: (channel: string) => Effect.Effect<boolean>
   /** Publishes and waits for the server's ack (fails with the publish middleware's error). */
@@ -258,15 +286,28 @@ export const connect = (
         undefined
       )
 
-    const join = (channel: string, subscribeOptions: SubscribeOptions = {}) =>
+    /** Adds `member` to `channel` for the scope; completes once the server confirmed. */
+    const enter = (channel: string, subscribeOptions: SubscribeOptions, member: Member) =>
       Effect.gen(function* () {
-        const queue: Subscriber = yield* Queue.unbounded<unknown, SubscriptionError | Cause.Done>()
-        yield* Effect.addFinalizer(() => Effect.sync(() => core.channels.leave(channel, queue, core.link)))
+        yield* Effect.addFinalizer(() => Effect.sync(() => core.channels.leave(channel, member, core.link)))
         yield* Effect.callback<void, SubscriptionError>((resume) => {
-          core.channels.join(channel, subscribeOptions, queue, core.link, (error) =>
+          core.channels.join(channel, subscribeOptions, member, core.link, (error) =>
             resume(error === undefined ? Effect.void : Effect.fail(error))
           )
         })
+      })
+
+    const join = (channel: string, subscribeOptions: SubscribeOptions = {}) =>
+      Effect.gen(function* () {
+        const queue: Subscriber = yield* Queue.unbounded<unknown, SubscriptionError | Cause.Done>()
+        yield* enter(channel, subscribeOptions, { plain: queue })
+        return Stream.fromQueue(queue)
+      })
+
+    const joinRecovering = (channel: string, recoveringOptions: RecoveringOptions = {}) =>
+      Effect.gen(function* () {
+        const queue: RecoveringSubscriber = yield* Queue.unbounded<Recovery.Event, SubscriptionError | Cause.Done>()
+        yield* enter(channel, recoveringOptions, { recovering: queue })
         return Stream.fromQueue(queue)
       })
 
@@ -278,6 +319,8 @@ export const connect = (
       transmit: (event, data) => send(event, { event, data }),
       subscribe: (channel, subscribeOptions) => Stream.unwrap(join(channel, subscribeOptions)),
       subscription: join,
+      subscribeRecovering: (channel, recoveringOptions) => Stream.unwrap(joinRecovering(channel, recoveringOptions)),
+      subscriptionRecovering: joinRecovering,
       isSubscribed: (channel) => Effect.sync(() => core.channels.isSubscribed(channel)),
       call: (procedure, ...[payload, callOptions]) =>
         ProcedureCall.make(procedure, payload, (event, data) => invokeRaw(event, data, callOptions?.timeout)),

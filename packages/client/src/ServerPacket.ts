@@ -7,10 +7,12 @@
  */
 import { type Cid, KickOutPacket, PublishData, SetAuthTokenPacket } from "@effect-socketcluster/protocol"
 import { Option, Schema } from "effect"
+import type { Position } from "./Recovery.js"
 
 /**
  * - `Response`: the answer to a call (`rid` = its `cid`), with `error` and/or `data`.
- * - `Publish`: a publication on a channel this client subscribed to.
+ * - `Publish`: a publication on a channel this client subscribed to, with its `position`
+ *   in the channel's history on a recovering subscription.
  * - `SetAuthToken` / `RemoveAuthToken`: the server signed in or out (`cid` when it wants an ack).
  * - `KickOut`: the server removed the client from `channel`.
  * - `Disconnect`: v1's `#disconnect` packet, sent just before the close frame.
@@ -21,7 +23,12 @@ import { Option, Schema } from "effect"
  */
 export type ServerPacket =
   | { readonly _tag: "Response"; readonly rid: Cid; readonly error: unknown; readonly data: unknown }
-  | { readonly _tag: "Publish"; readonly channel: string; readonly data: unknown }
+  | {
+      readonly _tag: "Publish"
+      readonly channel: string
+      readonly data: unknown
+      readonly position: Position | undefined
+    }
   | { readonly _tag: "SetAuthToken"; readonly token: string; readonly cid: Cid | undefined }
   | { readonly _tag: "RemoveAuthToken"; readonly cid: Cid | undefined }
   | { readonly _tag: "KickOut"; readonly channel: string; readonly message: unknown }
@@ -38,6 +45,15 @@ const isRecord = (u: unknown): u is Readonly<Record<string, unknown>> =>
 
 const cidOf = (u: unknown): Cid | undefined => (typeof u === "number" || typeof u === "string" ? u : undefined)
 
+// Read by hand: the hot path of every publication, and an object only when there is one.
+const positionOf = (data: unknown): Position | undefined => {
+  if (!isRecord(data)) return undefined
+  const { offset, epoch } = data
+  return typeof offset === "number" && Number.isSafeInteger(offset) && offset >= 0 && typeof epoch === "string"
+    ? { offset, epoch }
+    : undefined
+}
+
 const raw = (value: unknown): ServerPacket => ({ _tag: "Raw", value })
 
 const classifyEvent = (packet: Readonly<Record<string, unknown>>, event: string): ServerPacket => {
@@ -47,7 +63,7 @@ const classifyEvent = (packet: Readonly<Record<string, unknown>>, event: string)
     case "#publish": {
       const decoded = decodePublish(data)
       return Option.isSome(decoded)
-        ? { _tag: "Publish", channel: decoded.value.channel, data: decoded.value.data }
+        ? { _tag: "Publish", channel: decoded.value.channel, data: decoded.value.data, position: positionOf(data) }
         : raw(packet)
     }
     case "#setAuthToken": {
@@ -79,7 +95,7 @@ const classifyEvent = (packet: Readonly<Record<string, unknown>>, event: string)
  * @example
  * ```ts
  * classifyServerPacket(json.decode('{"event":"#publish","data":{"channel":"a","data":1}}'))
- * // { _tag: "Publish", channel: "a", data: 1 }
+ * // { _tag: "Publish", channel: "a", data: 1, position: undefined }
  * ```
  * @since 0.1.0
  */

@@ -1,6 +1,8 @@
 /** The client's classifier of server frames, on packets generated from the protocol Schemas. */
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitraries, json } from "@effect-socketcluster/protocol"
+import { Arbitrary, Schema } from "effect"
+import { Recovery } from "../src/index.js"
 import { classifyServerPacket } from "../src/ServerPacket.js"
 
 const roundTrip = (packet: unknown): unknown => json.decode(json.encode(packet))
@@ -11,9 +13,24 @@ describe("classifyServerPacket", () => {
     assert.deepStrictEqual(classifyServerPacket(decoded), {
       _tag: "Publish",
       channel: packet.data.channel,
-      data: decoded.data.data
+      data: decoded.data.data,
+      position: undefined
     })
   })
+
+  it.prop(
+    "a publication on a recovering subscription gives its position",
+    [Arbitrary.schema(Recovery.PositionedPublishData)],
+    ([data]) => {
+      const decoded = roundTrip({ event: "#publish", data }) as { data: { data?: unknown } }
+      assert.deepStrictEqual(classifyServerPacket(decoded), {
+        _tag: "Publish",
+        channel: data.channel,
+        data: decoded.data.data,
+        position: { offset: data.offset, epoch: data.epoch }
+      })
+    }
+  )
 
   it.prop("#setAuthToken gives the token and the cid", [Arbitraries.setAuthTokenPacket], ([packet]) => {
     assert.deepStrictEqual(classifyServerPacket(roundTrip(packet)), {
@@ -60,5 +77,23 @@ describe("classifyServerPacket", () => {
 
   it.prop("arbitrary JSON never throws", [Arbitraries.json], ([value]) => {
     assert.isString(classifyServerPacket(value)._tag)
+  })
+})
+
+describe("Recovery.readAck", () => {
+  it.prop("a recovery answer gives its position and gap", [Arbitrary.schema(Recovery.RecoveryAck)], ([ack]) => {
+    const read = Recovery.readAck(roundTrip(ack))
+    const position =
+      ack.offset !== undefined && ack.epoch !== undefined ? { offset: ack.offset, epoch: ack.epoch } : undefined
+    assert.deepStrictEqual(read.position, position)
+    const expectedGap =
+      ack.gap === undefined ? undefined : Schema.is(Recovery.GapReason)(ack.gap) ? ack.gap : "Unavailable"
+    assert.strictEqual(read.gap, expectedGap)
+  })
+
+  it.prop("anything else reads as a server without recovery", [Arbitraries.json], ([value]) => {
+    const read = Recovery.readAck(value)
+    const looksLikeAck = typeof value === "object" && value !== null && "replayed" in value
+    if (!looksLikeAck) assert.deepStrictEqual(read, { position: undefined, gap: "Unsupported" })
   })
 })

@@ -175,7 +175,7 @@ export class ClientCore {
       case "Response":
         return this.calls.answer(packet.rid, packet.error, packet.data)
       case "Publish":
-        return this.channels.deliver(packet.channel, packet.data)
+        return this.channels.deliver(packet.channel, packet.data, packet.position)
       case "SetAuthToken": {
         this.setAuthenticated(packet.token)
         const cid = packet.cid
