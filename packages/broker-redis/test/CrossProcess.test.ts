@@ -1,40 +1,45 @@
 /**
  * Two server processes (examples/start-redis.ts) on different ports sharing one Redis:
- * a v14 client on A publishes, clients on B receive everything in order, and a
- * subscriber on A (the publisher's own process) gets each publication exactly once.
+ * a client on A publishes, clients on B receive everything in order, and a subscriber on
+ * A (the publisher's own process) gets each publication exactly once. The clients are the
+ * project's Effect client (the test kit); the v14 client's wire is covered elsewhere.
  */
-import { describe, expect, it } from "vitest"
+import { assert, describe, it } from "@effect/vitest"
+import { TestServer } from "@effect-socketcluster/client/testing"
+import { Effect, Fiber, Stream } from "effect"
 import { useRedisServer } from "../src/testing/RedisServer.js"
-import { Inbox, publish, subscribe, twoServersOnRedis } from "./clients.js"
+import { type ServerProcess, twoServersOnRedis } from "./clients.js"
 
 const count = 1_000
 
 describe("two server processes sharing Redis", () => {
-  const { servers, client } = twoServersOnRedis(useRedisServer)
+  const { servers } = twoServersOnRedis(useRedisServer)
+  // The project's Effect client from the test kit, disconnected with the test's scope.
+  const client = (server: ServerProcess) => TestServer.connect(TestServer.urlFor(server.port), { reconnect: false })
 
-  it(`delivers ${count} publications from a client on A to every client on B, in order`, async () => {
-    const [a, b] = servers()
-    expect(a.port).not.toBe(b.port)
-    const channel = `feed-${Date.now()}`
-    const remote = [new Inbox(), new Inbox(), new Inbox()]
-    for (const inbox of remote) await subscribe(await client(b), channel, inbox)
-    const local = new Inbox()
-    const publisher = await client(a)
-    await subscribe(publisher, channel, local)
+  it.live(`delivers ${count} publications from a client on A to every client on B, in order`, () =>
+    Effect.gen(function* () {
+      const [a, b] = servers()
+      assert.notStrictEqual(a.port, b.port)
+      const channel = `feed-${Date.now()}`
+      const remote = yield* Effect.forEach([1, 2, 3], () => Effect.flatMap(client(b), (c) => c.subscription(channel)))
+      const publisher = yield* client(a)
+      const local = yield* publisher.subscription(channel)
 
-    const acks = await Promise.all(
-      Array.from({ length: count }, (_, n) => publish(publisher, channel, { n, text: "ü✓" }))
-    )
-    expect(acks.filter((error) => error !== undefined)).toEqual([])
+      // All sent at once, in order (each publish writes its frame before the next starts); every ack must be a success.
+      const acks: Array<Fiber.Fiber<void, unknown>> = []
+      for (let n = 0; n < count; n++) {
+        acks.push(yield* Effect.forkChild(publisher.publish(channel, { n, text: "ü✓" }), { startImmediately: true }))
+      }
+      yield* Fiber.joinAll(acks)
 
-    const expected = Array.from({ length: count }, (_, n) => ({ n, text: "ü✓" }))
-    for (const inbox of remote) {
-      await inbox.atLeast(count)
-      expect(inbox.items).toEqual(expected)
-    }
-    // Exactly once on the publisher's own process: nothing extra arrives before a marker published after.
-    expect(await publish(publisher, channel, "end")).toBeUndefined()
-    await local.until((item) => item === "end")
-    expect(local.items).toEqual([...expected, "end"])
-  })
+      const expected = Array.from({ length: count }, (_, n) => ({ n, text: "ü✓" }))
+      for (const stream of remote)
+        assert.deepStrictEqual([...(yield* Stream.runCollect(Stream.take(stream, count)))], expected)
+      // Exactly once on the publisher's own process: nothing extra arrives before a marker published after.
+      yield* publisher.publish(channel, "end")
+      const received = yield* Stream.runCollect(Stream.takeUntil(local, (item) => item === "end"))
+      assert.deepStrictEqual([...received], [...expected, "end"])
+    }).pipe(Effect.scoped)
+  )
 })

@@ -78,6 +78,11 @@ for (const flavour of flavours) {
         const client = yield* connect(port, { reconnect: Schedule.spaced("50 millis") })
         const before = yield* client.currentState
         const news = yield* client.subscription("news")
+        // Recovery asked of every server: ours resumes it, the originals treat it as an ordinary subscription.
+        const log = yield* client.subscriptionRecovering("log")
+        yield* first.publish("log", "before restart")
+        const [logged] = yield* Stream.runCollect(Stream.take(log, 1))
+        assert.strictEqual(logged?._tag === "Publication" ? logged.data : undefined, "before restart")
         const dropped = yield* Effect.forkChild(
           Stream.runHead(Stream.filter(client.state, (s) => s._tag === "Closed")),
           { startImmediately: true }
@@ -99,6 +104,15 @@ for (const flavour of flavours) {
         assert.isTrue(yield* client.isSubscribed("news"))
         yield* second.publish("news", "after restart")
         assert.deepStrictEqual(yield* Stream.runCollect(Stream.take(news, 1)), ["after restart"])
+        // The restarted server has a fresh history (ours: a new epoch); the originals keep none.
+        const [gap] = yield* Stream.runCollect(Stream.take(log, 1))
+        assert.strictEqual(
+          gap?._tag === "Gap" ? gap.reason : undefined,
+          flavour.recovers ? "EpochChanged" : "Unsupported"
+        )
+        yield* second.publish("log", "after restart")
+        const [next] = yield* Stream.runCollect(Stream.take(log, 1))
+        assert.strictEqual(next?._tag === "Publication" ? next.data : undefined, "after restart")
       }).pipe(Effect.scoped)
     )
   })

@@ -4,7 +4,8 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { BrokerMemory, SCServer } from "@effect-socketcluster/server"
-import { Context, Effect, Exit, Fiber, Layer, Schedule, Scope, Stream } from "effect"
+import { Context, Duration, Effect, Exit, Fiber, Layer, Schedule, Scope, Stream } from "effect"
+import { ClientOptions } from "../src/index.js"
 import { TestServer } from "../src/testing/index.js"
 
 /** A server on `port` in its own scope, so the test can stop it and start another. */
@@ -69,5 +70,31 @@ describe("reconnect", () => {
       assert.deepStrictEqual(yield* Stream.runCollect(Stream.take(news, 1)), ["after restart"])
       yield* second.stop
     }).pipe(Effect.scoped)
+  )
+
+  it.live("the default schedule: from about 250 ms, doubling, capped at 30 s, jittered", () =>
+    Effect.gen(function* () {
+      const delays = Effect.gen(function* () {
+        const step = yield* Schedule.toStep(ClientOptions.defaultReconnect)
+        const out: Array<number> = []
+        for (let attempt = 0; attempt < 14; attempt++) {
+          const [, delay] = yield* step(0, { code: 1006, reason: "Socket hung up" })
+          out.push(Duration.toMillis(delay))
+        }
+        return out
+      })
+      const first = yield* delays
+      assert.isAtLeast(first[0] ?? 0, 200)
+      assert.isAtMost(first[0] ?? 0, 300)
+      for (let i = 1; i < 6; i++) {
+        const ratio = (first[i] ?? 0) / (first[i - 1] ?? 1)
+        assert.isAtLeast(ratio, (2 * 0.8) / 1.2)
+        assert.isAtMost(ratio, (2 * 1.2) / 0.8)
+      }
+      for (const delay of first) assert.isAtMost(delay, 30_000 * 1.2)
+      assert.isAtLeast(Math.max(...first), 30_000 * 0.8)
+      // Jitter: two outages do not retry on the same beat.
+      assert.notDeepEqual(first, yield* delays)
+    })
   )
 })

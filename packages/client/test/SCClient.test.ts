@@ -2,10 +2,12 @@
  * The client against this project's server (protocol v1), through the test kit: real
  * sockets on loopback.
  */
+import { NodeWS } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
 import { ApplicationError, InvalidActionError } from "@effect-socketcluster/protocol"
 import { SCServer } from "@effect-socketcluster/server"
 import { Effect, Fiber, Layer, Option, Stream } from "effect"
+import { SCClient } from "../src/index.js"
 import { TestServer } from "../src/testing/index.js"
 
 const KEY = "client-test-key-0123456789abcdef0123456789"
@@ -180,6 +182,28 @@ describe("SCClient against this server (v1)", () => {
 
       yield* client.serve("double", (n) => Effect.succeed(Number(n) * 2))
       assert.strictEqual(yield* client.invoke("askClient", 21), 42)
+    }).pipe(Effect.scoped, Effect.provide(App))
+  )
+
+  it.live("SCClient.layer: the client as a service, connected for the layer's lifetime", () =>
+    Effect.gen(function* () {
+      const { server, url } = yield* TestServer.TestServer
+      const ClientLive = SCClient.layer(url, { reconnect: false }).pipe(Layer.provide(NodeWS.layerWebSocketConstructor))
+      const gone = yield* Effect.forkChild(
+        server.events.pipe(
+          Stream.filter((e) => e._tag === "Disconnection"),
+          Stream.runHead
+        ),
+        { startImmediately: true }
+      )
+      const answer = yield* Effect.gen(function* () {
+        const client = yield* SCClient.SCClient
+        assert.strictEqual(server.clientsCount, 1)
+        return yield* client.invoke("echo", "through the service")
+      }).pipe(Effect.provide(ClientLive))
+      assert.strictEqual(answer, "through the service")
+      // Released with the layer: the server sees the socket go.
+      assert.strictEqual(Option.getOrUndefined(yield* Fiber.join(gone))?._tag, "Disconnection")
     }).pipe(Effect.scoped, Effect.provide(App))
   )
 })

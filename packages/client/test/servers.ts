@@ -24,6 +24,8 @@ export interface RunningServer {
 export interface Flavour {
   readonly name: string
   readonly protocolVersion: 1 | 2
+  /** Whether it does channel recovery (only this project's server does). */
+  readonly recovers: boolean
   /** Starts a server on `port` (0 = a free one). */
   readonly start: (port: number) => Effect.Effect<RunningServer>
 }
@@ -50,6 +52,7 @@ const listening = (server: Http.Server): Effect.Effect<number> =>
 export const ours = (protocolVersion: 1 | 2): Flavour => ({
   name: `this server, client protocol v${protocolVersion}`,
   protocolVersion,
+  recovers: true,
   start: (port) =>
     Effect.gen(function* () {
       const scope = yield* Scope.make()
@@ -89,6 +92,7 @@ const v14: { listen(port: number, options: object): V14Server } = require("socke
 export const original14: Flavour = {
   name: "socketcluster-server 14.7.2",
   protocolVersion: 1,
+  recovers: false,
   start: (port) =>
     Effect.gen(function* () {
       const server = v14.listen(port, {})
@@ -143,6 +147,7 @@ const serve = (socket: V20Socket, name: string, handler: (req: V20Request) => Pr
 export const original20: Flavour = {
   name: "socketcluster-server 20.0.1",
   protocolVersion: 2,
+  recovers: false,
   start: (port) =>
     Effect.gen(function* () {
       const server = v20.listen(port, {})
