@@ -84,8 +84,11 @@ const formatSpread = (spread: Spread | undefined, unit: string, rounds: number):
   return `${middle} (${formatValue(spread.min, unit)}–${formatValue(spread.max, unit)})`
 }
 
-/** The Markdown report: environment, one table per scenario, ratios of ours to each reference. */
-export const toMarkdown = (report: Report, ours: string): string => {
+/**
+ * The Markdown report: environment, one table per scenario with the ratios of ours (the
+ * CLI) to every other target, then `appendix` (the issue's targets checked on this run).
+ */
+export const toMarkdown = (report: Report, ours: string, appendix = ""): string => {
   const shown = report.targets.filter((target) => target.status === "measured")
   const references = shown.filter((target) => target.id !== ours)
   const hasOurs = shown.some((target) => target.id === ours)
@@ -101,7 +104,7 @@ export const toMarkdown = (report: Report, ours: string): string => {
   if (lines.at(-1) !== "") lines.push("")
   for (const scenario of report.scenarios) {
     lines.push(`#### ${scenario.title}`, "")
-    const ratioHeads = hasOurs ? references.map((target) => `ours / ${target.label}`) : []
+    const ratioHeads = hasOurs ? references.map((target) => `${ours} ÷ ${target.id}`) : []
     lines.push(`| figure | ${[...shown.map((target) => target.label), ...ratioHeads].join(" | ")} |`)
     lines.push(`|---|${[...shown, ...ratioHeads].map(() => "---:").join("|")}|`)
     for (const figure of scenario.figures) {
@@ -132,7 +135,9 @@ export const toMarkdown = (report: Report, ours: string): string => {
     if (failed.length + notes.length > 0) lines.push("")
   }
   lines.push(
-    "↑ higher is better, ↓ lower is better. Lost, duplicated and reordered messages: none unless listed as FAILED."
+    "↑ higher is better, ↓ lower is better. Lost, duplicated and reordered messages: none unless listed as FAILED.",
+    ""
   )
+  if (hasOurs && appendix !== "") lines.push(appendix)
   return `${lines.join("\n")}\n`
 }

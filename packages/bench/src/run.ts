@@ -11,6 +11,7 @@ import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
+import { checkGoals, goalsMarkdown } from "./goals.js"
 import { type Protocol, unexpectedAnswers } from "./loadgen/sc-client.js"
 import { isClean } from "./loadgen/sequence-tracker.js"
 import { framingErrors } from "./loadgen/ws-connection.js"
@@ -18,11 +19,14 @@ import { type Report, type ScenarioReport, summarise, type TargetReport, toMarkd
 import { scenarios } from "./scenarios/index.js"
 import type { Scenario } from "./scenarios/scenario.js"
 import { type Launch, startTarget } from "./target-process.js"
-import { isUnavailable, type Target, targets, type Unavailable } from "./targets/index.js"
+import { isUnavailable, library, ours, type Target, targets, type Unavailable } from "./targets/index.js"
 
-const ours = "effect-sc"
 const resultsDir = fileURLToPath(new URL("../results/", import.meta.url))
-const checkScript = fileURLToPath(new URL("./check/real-client-check.cjs", import.meta.url))
+// The real client of the load clients' protocol: socketcluster-client 14.3.2 (v1) or 20.0.2 (v2).
+const checkScripts = {
+  1: fileURLToPath(new URL("./check/real-client-check.cjs", import.meta.url)),
+  2: fileURLToPath(new URL("./check/real-client-check-v2.cjs", import.meta.url))
+} as const
 
 const { values: flags } = parseArgs({
   options: {
@@ -84,10 +88,14 @@ const cpuModel = (): string => {
 const checkWithRealClient = async (launch: Launch, serverCore: number | null): Promise<string | undefined> => {
   const server = await startTarget(launch, serverCore)
   try {
-    const check = spawnSync(process.execPath, ["--no-experimental-websocket", checkScript, String(server.port)], {
-      encoding: "utf8",
-      timeout: 20000
-    })
+    const check = spawnSync(
+      process.execPath,
+      ["--no-experimental-websocket", checkScripts[protocol], String(server.port)],
+      {
+        encoding: "utf8",
+        timeout: 20000
+      }
+    )
     return check.status === 0 ? undefined : `${check.stdout}${check.stderr}`.trim() || `exit ${check.status}`
   } finally {
     await server.stop()
@@ -132,7 +140,9 @@ const main = async (): Promise<number> => {
   const runnable: Array<{ target: Target; launch: Launch }> = []
   for (const target of chosenTargets) {
     const launch: Launch | Unavailable =
-      protocol === 2 && target.protocolV1Only === true ? { unavailable: "speaks protocol v1 only" } : target.prepare()
+      protocol === 2 && target.protocolV1Only === true
+        ? { unavailable: "speaks protocol v1 only" }
+        : target.prepare(protocol)
     if (isUnavailable(launch)) {
       log(`${target.label}: unavailable (${launch.unavailable})`)
       targetReports.push({ id: target.id, label: target.label, status: `unavailable: ${launch.unavailable}` })
@@ -193,7 +203,7 @@ const main = async (): Promise<number> => {
   mkdirSync(resultsDir, { recursive: true })
   const name = flags.name ?? "latest"
   writeFileSync(`${resultsDir}${name}.json`, `${JSON.stringify(report, null, 2)}\n`)
-  const markdown = toMarkdown(report, ours)
+  const markdown = toMarkdown(report, ours, goalsMarkdown(checkGoals(report, ours, library), ours))
   writeFileSync(`${resultsDir}${name}.md`, markdown)
   log(`\n${markdown}`)
   log(`results: packages/bench/results/${name}.{json,md} (${((performance.now() - started) / 1000).toFixed(0)} s)`)

@@ -3,6 +3,7 @@ import { connectScenario } from "./connect.js"
 import { fanOutScenario } from "./fan-out.js"
 import { firstPingScenario } from "./first-ping.js"
 import { manyChannelsScenario } from "./many-channels.js"
+import { manyClientsScenario } from "./many-clients.js"
 import { rpcScenario } from "./rpc.js"
 import type { Scenario } from "./scenario.js"
 
@@ -14,5 +15,6 @@ export const scenarios: ReadonlyArray<Scenario> = [
   fanOutScenario(5000, 4),
   rpcScenario,
   manyChannelsScenario,
+  manyClientsScenario,
   firstPingScenario(5000)
 ]

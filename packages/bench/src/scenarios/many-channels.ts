@@ -1,7 +1,7 @@
 /**
  * Many channels: 1,000 sockets each subscribe to 10 distinct channels (10,000 channels,
  * one subscriber each), at most 1,000 subscribes in flight: subscribes/s, server CPU
- * per subscribe, heap per channel (full GC before and after). Then one publisher
+ * per subscribe, heap and RSS per channel (full GC before and after). Then one publisher
  * publishes round-robin over all channels, a closed loop keeping 2,000 deliveries in
  * flight: publish→delivery/s. Each channel checks its sequence numbers, and a delivery
  * reaching a socket not subscribed to its channel counts as duplicated.
@@ -22,6 +22,7 @@ export const manyChannelsScenario: Scenario = {
     { key: "subscribesPerSecond", label: "subscribes/s", unit: "/s", better: "higher" },
     { key: "cpuPerSubscribeMicros", label: "server CPU per subscribe", unit: "µs", better: "lower" },
     { key: "heapPerChannelBytes", label: "heap per channel", unit: "B", better: "lower" },
+    { key: "rssPerChannelBytes", label: "RSS per channel", unit: "B", better: "lower" },
     { key: "deliveriesPerSecond", label: "publish→delivery/s", unit: "/s", better: "higher" }
   ],
   run: async (target, { quick, protocol }) => {
@@ -84,6 +85,7 @@ export const manyChannelsScenario: Scenario = {
         subscribesPerSecond: channels / subscribeSeconds,
         cpuPerSubscribeMicros: (cpuAfter - cpuBefore) / channels,
         heapPerChannelBytes: (memoryAfter.heapUsed - memoryBefore.heapUsed) / channels,
+        rssPerChannelBytes: (memoryAfter.rss - memoryBefore.rss) / channels,
         deliveriesPerSecond: deliveries.count / publishSeconds
       },
       integrity,

@@ -1,5 +1,5 @@
 /**
- * Our server as a target: `packages/server/examples/start.ts` (owned by the server
+ * The library example as a target: `packages/server/examples/start.ts` (owned by the server
  * package: it listens on PORT with the memory broker and default options, an `echo`
  * procedure, client publish allowed, and prints `listening`) bundled once per
  * invocation with esbuild so every run starts plain Node on a single file, like the
@@ -10,15 +10,11 @@ import { existsSync, mkdirSync, readdirSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { Launch } from "../target-process.js"
+import type { Unavailable } from "./unavailable.js"
 
 const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url))
 const entry = join(repoRoot, "packages/server/examples/start.ts")
 const bundle = join(repoRoot, "packages/bench/.build/effect-socketcluster.mjs")
-
-/** Why a target cannot run in this invocation. */
-export interface Unavailable {
-  readonly unavailable: string
-}
 
 const findEsbuild = (): string | undefined => {
   const store = join(repoRoot, "node_modules/.pnpm")

@@ -1,0 +1,137 @@
+/**
+ * Many clients, many channels: 2,000 sockets, 10,000 channels, every channel with two
+ * subscribers and one publishing socket, all spread over the sockets (each socket holds
+ * 10 subscriptions and publishes on 5 channels), so subscriptions, publications and
+ * deliveries all come from and go to many sockets at once.
+ *
+ * Phase 1: 20,000 subscribes, at most 1,000 in flight: subscribes/s, server CPU per subscribe.
+ * Phase 2, fixed rate: 2,500 publications/s round-robin over the channels (5,000
+ *   deliveries/s, below every target's capacity), latency p50/p99 from the publish write
+ *   to each delivery.
+ * Phase 3, max rate: a closed loop keeping 4,000 deliveries in flight: publish→delivery/s
+ *   and server CPU per delivery.
+ *
+ * A channel is published by one socket only, so its publications have one order to keep:
+ * each subscription checks its channel's sequence numbers, and a delivery reaching a
+ * socket not subscribed to its channel counts as duplicated.
+ */
+import { Samples } from "../loadgen/percentile.js"
+import { openClients } from "../loadgen/sc-client.js"
+import { addTracker, emptyIntegrity, SequenceTracker } from "../loadgen/sequence-tracker.js"
+import { Countdown, delay, type Scenario } from "./scenario.js"
+
+const sockets = 2000
+const channels = 10000
+const subscribesInFlight = 1000
+const fixedRate = 2500
+const deliveriesInFlight = 4000
+
+// Who subscribes to and publishes on channel c. Each map is 5-to-1 onto the sockets
+// (multipliers coprime with 2,000), and the two subscribers differ (6c + 1 is odd).
+const firstSubscriber = (c: number): number => c % sockets
+const secondSubscriber = (c: number): number => (7 * c + 1) % sockets
+const publisherOf = (c: number): number => (3 * c + 5) % sockets
+
+export const manyClientsScenario: Scenario = {
+  id: "many-clients",
+  title: `${sockets.toLocaleString("en-US")} clients × ${channels.toLocaleString("en-US")} channels, subscriptions and publications spread`,
+  figures: [
+    { key: "subscribesPerSecond", label: "subscribes/s", unit: "/s", better: "higher" },
+    { key: "cpuPerSubscribeMicros", label: "server CPU per subscribe", unit: "µs", better: "lower" },
+    { key: "latencyP50Ms", label: `latency p50 at ${fixedRate} pub/s`, unit: "ms", better: "lower" },
+    { key: "latencyP99Ms", label: `latency p99 at ${fixedRate} pub/s`, unit: "ms", better: "lower" },
+    { key: "deliveriesPerSecond", label: "publish→delivery/s", unit: "/s", better: "higher" },
+    { key: "cpuPerDeliveryMicros", label: "server CPU per delivery", unit: "µs", better: "lower" }
+  ],
+  run: async (target, { quick, protocol }) => {
+    const clients = await openClients(target.port, target.path, sockets, 200, protocol)
+    // Two trackers per channel: [2c] for its first subscriber, [2c + 1] for its second.
+    const trackers = Array.from({ length: 2 * channels }, () => new SequenceTracker())
+    const deliveries = new Countdown()
+    const latencies = new Samples()
+    const fixedSeconds = quick ? 2 : 4
+    const fixedPublications = fixedRate * fixedSeconds
+    const fixedPerChannel = Math.ceil(fixedPublications / channels)
+    const sentAt = new Float64Array(channels * fixedPerChannel)
+    let misrouted = 0
+    let pump = (): void => {}
+    clients.forEach((client, index) => {
+      client.onDelivery = (channel, sequence) => {
+        const replica = firstSubscriber(channel) === index ? 0 : secondSubscriber(channel) === index ? 1 : -1
+        if (replica === -1) misrouted++
+        else trackers[2 * channel + replica]?.accept(sequence)
+        if (sequence < fixedPerChannel) latencies.add(performance.now() - sentAt[channel * fixedPerChannel + sequence]!)
+        deliveries.add()
+        pump()
+      }
+    })
+
+    const cpuBefore = await target.cpuMicros()
+    const started = performance.now()
+    let next = 0
+    const subscriber = async (): Promise<void> => {
+      while (next < 2 * channels) {
+        const k = next++
+        const channel = k >> 1
+        const socket = (k & 1) === 0 ? firstSubscriber(channel) : secondSubscriber(channel)
+        await clients[socket]!.subscribe(`mc${channel}`)
+      }
+    }
+    await Promise.all(Array.from({ length: subscribesInFlight }, subscriber))
+    const subscribeSeconds = (performance.now() - started) / 1000
+    const cpuAfter = await target.cpuMicros()
+
+    const publishedPerChannel = new Uint32Array(channels)
+    let published = 0
+    let cursor = 0
+    const publishNext = (): void => {
+      const channel = cursor
+      cursor = (cursor + 1) % channels
+      const sequence = publishedPerChannel[channel]!++
+      if (sequence < fixedPerChannel) sentAt[channel * fixedPerChannel + sequence] = performance.now()
+      clients[publisherOf(channel)]!.publish(`mc${channel}`, `{"c":${channel},"s":${sequence}}`)
+      published++
+    }
+
+    // Fixed rate: every millisecond or so, catch up with the publications due by now.
+    const fixedStart = performance.now()
+    while (published < fixedPublications) {
+      const due = Math.min(fixedPublications, Math.floor(((performance.now() - fixedStart) / 1000) * fixedRate))
+      while (published < due) publishNext()
+      await delay(1)
+    }
+    await deliveries.reach(2 * published, 10000)
+
+    let open = true
+    pump = () => {
+      while (open && 2 * published - deliveries.count < deliveriesInFlight) publishNext()
+    }
+    const deliveredBefore = deliveries.count
+    const publishCpuBefore = await target.cpuMicros()
+    const publishStarted = performance.now()
+    pump()
+    await delay(quick ? 1000 : 3000)
+    open = false
+    await deliveries.reach(2 * published, 10000)
+    const publishSeconds = (performance.now() - publishStarted) / 1000
+    const publishCpuAfter = await target.cpuMicros()
+    const delivered = deliveries.count - deliveredBefore
+
+    const integrity = emptyIntegrity()
+    for (const [k, tracker] of trackers.entries()) addTracker(integrity, tracker, publishedPerChannel[k >> 1]!)
+    integrity.duplicated += misrouted
+    for (const client of clients) client.close()
+    return {
+      metrics: {
+        subscribesPerSecond: (2 * channels) / subscribeSeconds,
+        cpuPerSubscribeMicros: (cpuAfter - cpuBefore) / (2 * channels),
+        latencyP50Ms: latencies.quantile(0.5),
+        latencyP99Ms: latencies.quantile(0.99),
+        deliveriesPerSecond: delivered / publishSeconds,
+        cpuPerDeliveryMicros: (publishCpuAfter - publishCpuBefore) / delivered
+      },
+      integrity,
+      notes: []
+    }
+  }
+}
