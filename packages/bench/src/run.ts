@@ -5,7 +5,7 @@
  * `results/<name>.md` and exits non-zero if any run failed or lost, duplicated or
  * reordered a message.
  *
- *   pnpm bench [--rounds 3] [--scenarios connect-1000,rpc] [--targets sc-server,bare-ws] [--quick] [--protocol 1|2] [--name latest]
+ *   pnpm bench [--rounds 3] [--scenarios connect-1000,rpc] [--targets sc-server,bare-ws] [--quick] [--protocol 1|2] [--name latest] [--cpu-prof]
  */
 import { spawnSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
@@ -35,9 +35,11 @@ const { values: flags } = parseArgs({
     targets: { type: "string" },
     quick: { type: "boolean", default: false },
     protocol: { type: "string", default: "1" },
-    name: { type: "string", default: "latest" }
+    name: { type: "string", default: "latest" },
+    "cpu-prof": { type: "boolean", default: false }
   }
 })
+const profileDir = flags["cpu-prof"] === true ? fileURLToPath(new URL("../.profiles/", import.meta.url)) : undefined
 const quick = flags.quick === true
 if (flags.protocol !== "1" && flags.protocol !== "2")
   throw new Error(`--protocol must be 1 or 2, not ${flags.protocol}`)
@@ -104,13 +106,15 @@ const checkWithRealClient = async (launch: Launch, serverCore: number | null): P
 
 const runOnce = async (
   scenario: Scenario,
+  target: string,
   launch: Launch,
   serverCore: number | null,
   round: number
 ): Promise<ScenarioReport["runs"][string][number]> => {
   unexpectedAnswers.length = 0
   framingErrors.length = 0
-  const server = await startTarget(launch, serverCore)
+  const profile = profileDir === undefined ? undefined : { dir: profileDir, name: `${target}-${scenario.id}-${round}` }
+  const server = await startTarget(launch, serverCore, profile)
   try {
     const result = await scenario.run(server, { quick, protocol })
     const problems: Array<string> = []
@@ -135,6 +139,7 @@ const runOnce = async (
 }
 
 const main = async (): Promise<number> => {
+  if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true })
   const { serverCore, pinning } = pinCores()
   const targetReports: Array<TargetReport> = []
   const runnable: Array<{ target: Target; launch: Launch }> = []
@@ -172,7 +177,7 @@ const main = async (): Promise<number> => {
     for (const [index, scenario] of chosenScenarios.entries()) {
       const report = reports[index]!
       for (const { target, launch } of runnable) {
-        const run = await runOnce(scenario, launch, serverCore, round)
+        const run = await runOnce(scenario, target.id, launch, serverCore, round)
         report.runs[target.id]!.push(run)
         const figures = scenario.figures
           .map((figure) => `${figure.label} ${run.metrics?.[figure.key]?.toFixed(2) ?? "–"}`)

@@ -21,6 +21,16 @@ export interface MemorySnapshot {
   readonly external: number
 }
 
+/**
+ * With `--cpu-prof`: the measured phases are profiled. Scenarios read the CPU in pairs
+ * around each measured phase, so the first read of a pair starts the profiler and the
+ * second stops it and writes `<dir>/<name>-<phase>.cpuprofile` (start-up is left out).
+ */
+export interface CpuProfile {
+  readonly dir: string
+  readonly name: string
+}
+
 /** A running target. `cpuMicros` is user + system CPU of the whole process (all threads). */
 export interface TargetProcess {
   readonly pid: number
@@ -52,6 +62,8 @@ const freePort = (): Promise<number> =>
 interface StatsAnswer {
   readonly cpu?: { readonly user: number; readonly system: number }
   readonly mem?: MemorySnapshot
+  readonly profiling?: boolean
+  readonly profiled?: string
 }
 
 const isStatsAnswer = (value: unknown): value is StatsAnswer => typeof value === "object" && value !== null
@@ -60,7 +72,11 @@ const isStatsAnswer = (value: unknown): value is StatsAnswer => typeof value ===
  * Starts `launch` on a free loopback port. With `core` set, the process is pinned to
  * that core with `taskset` (which execs Node, so the pid stays the server's).
  */
-export const startTarget = async (launch: Launch, core: number | null): Promise<TargetProcess> => {
+export const startTarget = async (
+  launch: Launch,
+  core: number | null,
+  profile?: CpuProfile
+): Promise<TargetProcess> => {
   const port = await freePort()
   const nodeArgs = ["--expose-gc", "--require", statsAgent, ...launch.args]
   const [command, args] =
@@ -112,6 +128,7 @@ export const startTarget = async (launch: Launch, core: number | null): Promise<
     if (!exited) child.kill("SIGKILL")
     await exit
   }
+  let cpuReads = 0
   try {
     await ready
   } catch (error) {
@@ -125,6 +142,11 @@ export const startTarget = async (launch: Launch, core: number | null): Promise<
     cpuMicros: async () => {
       const { cpu } = await ask("cpu")
       if (cpu === undefined) throw new TargetProcessError("stats agent sent no cpu")
+      if (profile !== undefined) {
+        cpuReads++
+        if (cpuReads % 2 === 1) await ask("prof-start")
+        else await ask(`prof-stop ${profile.dir}/${profile.name}-${cpuReads / 2}.cpuprofile`)
+      }
       return cpu.user + cpu.system
     },
     memory: async () => {

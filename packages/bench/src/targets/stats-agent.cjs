@@ -3,6 +3,9 @@
 // Commands arrive as lines on stdin; answers are one stdout line `@stats {json}`.
 //   cpu -> {cpu: process.cpuUsage()}
 //   mem -> full GC (twice, so weak/finalised objects go too), then {mem: process.memoryUsage()}
+//   prof-start -> starts the V8 CPU profiler in this thread, {profiling: true}
+//   prof-stop FILE -> stops it and writes the .cpuprofile to FILE, {profiled: FILE}
+// (the runner's --cpu-prof: profiles of the measured phases only, not of start-up)
 // When stdin closes (the runner went away) the target exits, so no server outlives a run.
 "use strict"
 const readline = require("node:readline")
@@ -18,6 +21,22 @@ lines.on("line", (line) => {
       global.gc()
     }
     answer({ mem: process.memoryUsage(), gc: typeof global.gc === "function" })
+  }
+})
+let session
+lines.on("line", (line) => {
+  const [command, file] = line.trim().split(" ")
+  if (command === "prof-start") {
+    const inspector = require("node:inspector")
+    session ??= new inspector.Session()
+    session.connect()
+    session.post("Profiler.enable", () => session.post("Profiler.start", () => answer({ profiling: true })))
+  } else if (command === "prof-stop") {
+    session.post("Profiler.stop", (error, result) => {
+      if (!error) require("node:fs").writeFileSync(file, JSON.stringify(result.profile))
+      session.disconnect()
+      answer({ profiled: error ? String(error) : file })
+    })
   }
 })
 lines.on("close", () => process.exit(0))
