@@ -67,38 +67,42 @@ export const install = (
         ? Effect.fail(reject("PrivateChannelError", "Log in to open private channels"))
         : Effect.void
 
-    const validateMessage: Middleware.Middleware<"publishIn"> = (req) =>
-      Effect.suspend(() => {
-        if (req.channel === statsChannel) {
-          return Effect.fail(reject("ForbiddenChannelError", "Only the server publishes on stats"))
-        }
-        if (!isRoom(req.channel) && !isPrivate(req.channel)) return Effect.void
-        if (isPrivate(req.channel) && req.socket.authState !== "authenticated") {
-          return Effect.fail(reject("PrivateChannelError", "Log in to write on private channels"))
-        }
-        const data: unknown = req.data
-        const raw = typeof data === "object" && data !== null && "text" in data ? data.text : data
-        if (typeof raw !== "string" || raw.trim().length === 0) {
-          return Effect.fail(reject("EmptyMessageError", "Message is empty"))
-        }
-        if (raw.length > maxMessageLength) {
-          return Effect.fail(
-            reject("MessageTooLongError", `Message is longer than ${maxMessageLength} characters (${raw.length})`)
-          )
-        }
-        const nick = typeof data === "object" && data !== null && "nick" in data ? cleanName(data.nick) : undefined
-        req.data = {
-          text: raw.trim(),
-          from: usernameOf(req.socket) ?? nick ?? `guest-${req.socket.id.slice(0, 4)}`,
-          verified: usernameOf(req.socket) !== undefined,
-          at: Date.now()
-        }
-        messages++
-        return Effect.void
-      })
+    // Returns finished results (Effect.void / Effect.fail are Exits) so an accepted
+    // message costs no fiber.
+    const validateMessage: Middleware.Middleware<"publishIn"> = (req) => {
+      if (req.channel === statsChannel) {
+        return Effect.fail(reject("ForbiddenChannelError", "Only the server publishes on stats"))
+      }
+      if (!isRoom(req.channel) && !isPrivate(req.channel)) return Effect.void
+      if (isPrivate(req.channel) && req.socket.authState !== "authenticated") {
+        return Effect.fail(reject("PrivateChannelError", "Log in to write on private channels"))
+      }
+      const data: unknown = req.data
+      const raw = typeof data === "object" && data !== null && "text" in data ? data.text : data
+      if (typeof raw !== "string" || raw.trim().length === 0) {
+        return Effect.fail(reject("EmptyMessageError", "Message is empty"))
+      }
+      if (raw.length > maxMessageLength) {
+        return Effect.fail(
+          reject("MessageTooLongError", `Message is longer than ${maxMessageLength} characters (${raw.length})`)
+        )
+      }
+      const nick = typeof data === "object" && data !== null && "nick" in data ? cleanName(data.nick) : undefined
+      req.data = {
+        text: raw.trim(),
+        from: usernameOf(req.socket) ?? nick ?? `guest-${req.socket.id.slice(0, 4)}`,
+        verified: usernameOf(req.socket) !== undefined,
+        at: Date.now()
+      }
+      messages++
+      return Effect.void
+    }
 
     // Last in the chain: counts only what every other publishIn middleware let through.
-    const countPublish: Middleware.Middleware<"publishIn"> = () => Effect.sync(() => metrics.countPublish("client"))
+    const countPublish: Middleware.Middleware<"publishIn"> = () => {
+      metrics.countPublish("client")
+      return Effect.void
+    }
 
     // addMiddleware only fails for an unknown type.
     yield* server.addMiddleware("subscribe", metrics.countRejections("subscribe", guardSubscribe)).pipe(Effect.orDie)

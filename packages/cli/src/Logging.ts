@@ -4,7 +4,7 @@
  * token contents are never logged.
  */
 import type { Events, SCServer } from "@effect-socketcluster/server"
-import { Effect, Layer, Logger, type LogLevel, References, Stream } from "effect"
+import { Effect, Layer, Logger, LogLevel, Queue, References, Stream } from "effect"
 
 /** The logger for a format and a minimum level. */
 export const layer = (format: "json" | "pretty", level: LogLevel.LogLevel): Layer.Layer<never> =>
@@ -50,9 +50,49 @@ const logEvent = (event: Events.ServerEvent): Effect.Effect<void> => {
   }
 }
 
+// The level each event is logged at; undefined: not logged.
+const levelOf = (event: Events.ServerEvent): LogLevel.LogLevel | undefined => {
+  switch (event._tag) {
+    case "Connection":
+    case "Closure":
+    case "Subscription":
+    case "Unsubscription":
+    case "AuthenticationStateChange":
+      return "Debug"
+    case "BadSocketAuthToken":
+    case "Notice":
+      return "Info"
+    case "Warning":
+      return "Warn"
+    case "Error":
+      return "Error"
+    default:
+      return undefined
+  }
+}
+
+/** Events a slow logger may fall behind by before the oldest are skipped. */
+const bufferSize = 4096
+
 /**
- * Logs the server's events until the scope closes. Reads the event stream (a sliding
- * buffer), so under extreme load some debug lines may be skipped; metrics do not depend on it.
+ * Logs the server's events until the scope closes. Events below the minimum log level are
+ * dropped in the server's synchronous listener, so at the default `info` the per-socket
+ * debug events (connection, subscribe, ...) cost one comparison and never reach a queue
+ * or a fiber. The rest go through a sliding buffer, so under extreme load some lines may
+ * be skipped; metrics do not depend on it.
  */
 export const logServerEvents = (server: SCServer.SCServerCore) =>
-  Effect.forkScoped(Stream.runForEach(server.events, logEvent))
+  Effect.gen(function* () {
+    const minimum = yield* References.MinimumLogLevel
+    const events = Stream.callback<Events.ServerEvent>(
+      (queue) => {
+        const unlisten = server.hub.listen((event) => {
+          const level = levelOf(event)
+          if (level !== undefined && !LogLevel.isGreaterThan(minimum, level)) Queue.offerUnsafe(queue, event)
+        })
+        return Effect.addFinalizer(() => Effect.sync(unlisten))
+      },
+      { bufferSize, strategy: "sliding" }
+    )
+    yield* Effect.forkScoped(Stream.runForEach(events, logEvent))
+  })

@@ -75,4 +75,23 @@ describe("logging", () => {
       client.destroy()
     })
   })
+
+  describe("at the default info level", () => {
+    let app: TestApp
+    beforeEach(async () => {
+      app = await startApp(["--log-level", "info"])
+    })
+    afterEach(() => app.stop())
+
+    it("logs warnings but no per-socket debug events", async () => {
+      const client = await connectClient(app.port)
+      await subscribe(client, "room/quiet")
+      // Lines keep their order, so once the later warning is out, no earlier debug line can follow.
+      app.server.hub.emit({ _tag: "Warning", error: new Error("marker warning") })
+      const warning = await logs.waitFor((l) => text(l).includes("marker warning"))
+      expect(warning.level).toBe("WARN")
+      expect(logs.lines.filter((l) => ["connection", "subscribe"].includes(text(l)))).toEqual([])
+      client.destroy()
+    })
+  })
 })

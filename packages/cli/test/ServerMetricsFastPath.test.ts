@@ -1,0 +1,72 @@
+import { Effect, Exit } from "effect"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { ServerMetrics } from "../src/ServerMetrics.js"
+import { connectClient, parsePrometheus, sampleValue, startApp, type TestApp } from "./harness.js"
+
+// A real server socket for the wrappers to pass on (they never read it).
+let app: TestApp
+beforeEach(async () => {
+  app = await startApp()
+})
+afterEach(() => app.stop())
+
+const serverSocket = async () => {
+  const client = await connectClient(app.port)
+  const socket = app.server.clients.get(client.id ?? "")
+  if (socket === undefined) throw new Error("no server socket for the client")
+  return socket
+}
+
+const value = (metrics: ServerMetrics, name: string, labels: Record<string, string>) =>
+  sampleValue(parsePrometheus(metrics.render()), name, labels)
+
+describe("ServerMetrics wrappers keep finished results finished (no fiber needed)", () => {
+  it("countRejections returns a middleware's Exit itself and counts a failed one at once", async () => {
+    const req = {
+      socket: await serverSocket(),
+      channel: "room/a",
+      waitForAuth: false,
+      data: undefined,
+      authTokenExpiredError: undefined
+    }
+    const metrics = new ServerMetrics()
+    const failure = Exit.fail("no")
+    const allow = metrics.countRejections("subscribe", () => Effect.void)
+    const deny = metrics.countRejections("subscribe", () => failure)
+    expect(Exit.isExit(allow(req))).toBe(true)
+    expect(deny(req)).toBe(failure)
+    deny(req)
+    expect(value(metrics, "socketcluster_middleware_rejections_total", { type: "subscribe" })).toBe(2)
+  })
+
+  it("countRejections still counts the failure of an asynchronous middleware", async () => {
+    const req = {
+      socket: await serverSocket(),
+      channel: "room/a",
+      waitForAuth: false,
+      data: undefined,
+      authTokenExpiredError: undefined
+    }
+    const metrics = new ServerMetrics()
+    const deny = metrics.countRejections("subscribe", () => Effect.fail("later").pipe(Effect.delay("1 millis")))
+    const result = deny(req)
+    expect(Exit.isExit(result)).toBe(false)
+    expect(Exit.isFailure(await Effect.runPromiseExit(result))).toBe(true)
+    expect(value(metrics, "socketcluster_middleware_rejections_total", { type: "subscribe" })).toBe(1)
+  })
+
+  it("timeRpc returns a handler's Exit itself and times both kinds of handler", async () => {
+    const socket = await serverSocket()
+    const metrics = new ServerMetrics()
+    const echo = metrics.timeRpc("echo", (data) => Effect.succeed(data))
+    const result = echo("hi", socket)
+    expect(Exit.isExit(result)).toBe(true)
+    expect(await Effect.runPromise(result)).toBe("hi")
+    const slow = metrics.timeRpc("slow", (data) => Effect.succeed(data).pipe(Effect.delay("1 millis")))
+    const pending = slow("x", socket)
+    expect(Exit.isExit(pending)).toBe(false)
+    expect(await Effect.runPromise(pending)).toBe("x")
+    expect(value(metrics, "socketcluster_rpc_duration_ms_count", { event: "echo" })).toBe(1)
+    expect(value(metrics, "socketcluster_rpc_duration_ms_count", { event: "slow" })).toBe(1)
+  })
+})
