@@ -169,8 +169,13 @@ export class ScClient {
 }
 
 /** Connects and completes the `#handshake`; rejects if the server refuses it. */
-export const openClient = async (port: number, path: string, protocol: Protocol = 1): Promise<ScClient> => {
-  const client = new ScClient(await connectWebSocket(port, path), protocol)
+export const openClient = async (
+  port: number,
+  path: string,
+  protocol: Protocol = 1,
+  localAddress?: string
+): Promise<ScClient> => {
+  const client = new ScClient(await connectWebSocket(port, path, localAddress), protocol)
   const answer = await client.requestAsync("#handshake", '{"authToken":null}')
   if (answer.indexOf('"id"') === -1) throw new ScProtocolError(`handshake answer without id: ${answer.toString()}`)
   client.handshakeAt = performance.now()
@@ -183,14 +188,15 @@ export const openClients = async (
   path: string,
   count: number,
   concurrency: number,
-  protocol: Protocol = 1
+  protocol: Protocol = 1,
+  localAddress?: string
 ): Promise<Array<ScClient>> => {
   const clients: Array<ScClient> = new Array(count)
   let next = 0
   const worker = async (): Promise<void> => {
     while (next < count) {
       const index = next++
-      clients[index] = await openClient(port, path, protocol)
+      clients[index] = await openClient(port, path, protocol, localAddress)
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker))

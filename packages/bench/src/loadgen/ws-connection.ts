@@ -138,10 +138,19 @@ export class WsConnection {
   }
 }
 
-/** Opens a TCP connection to 127.0.0.1:`port` and performs the WebSocket upgrade on `path`. */
-export const connectWebSocket = (port: number, path: string): Promise<WsConnection> =>
+/**
+ * Opens a TCP connection to 127.0.0.1:`port` and performs the WebSocket upgrade on `path`.
+ * `localAddress` (another loopback address, 127.0.0.x) gives the connection a source
+ * address of its own, for more connections than one address has ephemeral ports.
+ */
+export const connectWebSocket = (port: number, path: string, localAddress?: string): Promise<WsConnection> =>
   new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host: "127.0.0.1", noDelay: true })
+    const socket = net.connect({
+      port,
+      host: "127.0.0.1",
+      noDelay: true,
+      ...(localAddress === undefined ? {} : { localAddress })
+    })
     let head = Buffer.alloc(0)
     const fail = (error: Error): void => {
       socket.destroy()
