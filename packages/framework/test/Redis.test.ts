@@ -55,4 +55,14 @@ describe("framework with redisUrl: workers 2, brokers 1", () => {
     await expect.poll(() => got).toEqual(["hello"])
     expect(await invoke(b, "data", ["get", "room"])).toEqual([null, { topic: "cats", members: ["from-another-host"] }])
   }, 30_000)
+
+  it("exec and send still go to this host's broker processes (Redis runs no app code)", async () => {
+    const a = byWorker.get(0) as ClientSocket
+    // exec takes a query's source too; the query sees the broker's own (empty) data map, not Redis.
+    expect(await invoke(a, "data", ["exec", "function (dataMap) { return [40 + 2, dataMap.get(['room'])] }"])).toEqual([
+      null,
+      [42, null]
+    ])
+    expect(await invoke(a, "askBrokers", "hi")).toEqual([null, [{ broker: 0, got: "hi", custom: "hello" }]])
+  })
 })
