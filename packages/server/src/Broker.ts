@@ -115,6 +115,13 @@ export interface BrokerShape {
   readonly history?: BrokerHistory | undefined
   /** History counters; absent for brokers without history. */
   readonly stats?: BrokerStats | undefined
+  /**
+   * `true` when every subscriber lives in this process (`BrokerMemory`). The server then
+   * keeps the exchange data in memory too without a word when no `DataStore` is provided;
+   * with any other broker it warns, since the data would stay per process while pub/sub
+   * is shared.
+   */
+  readonly processLocal?: boolean | undefined
 }
 
 /**

@@ -90,6 +90,7 @@ export const makeWith = (options: BrokerMemoryOptions): Effect.Effect<BrokerShap
     }
 
     return {
+      processLocal: true,
       subscribe: (channel) =>
         Effect.sync(() => {
           subscribed.add(channel)

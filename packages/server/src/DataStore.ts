@@ -96,7 +96,8 @@ export interface DataStoreShape {
 }
 
 /**
- * The data store service. The server uses `DataStoreMemory` when none is provided; check a
+ * The data store service. The server uses `DataStoreMemory` when none is provided (and warns
+ * when its broker is not process-local, see `DataStoreMemory.make`); check a
  * custom implementation with `runDataStoreConformance` from `@effect-socketcluster/server/testing`.
  */
 export class DataStore extends Context.Service<DataStore, DataStoreShape>()("@effect-socketcluster/server/DataStore") {}

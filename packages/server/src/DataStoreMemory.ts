@@ -11,7 +11,8 @@
  * }).pipe(Effect.provide(DataStoreMemory.layer()))
  * ```
  */
-import { Clock, Duration, Effect, Layer, Schedule, type Scope } from "effect"
+import { Clock, Duration, Effect, Layer, Option, Schedule, type Scope } from "effect"
+import { Broker } from "./Broker.js"
 import { apply, fromRunner, sweep } from "./DataCommand.js"
 import { DataStore, type DataStoreShape } from "./DataStore.js"
 import { Expiries } from "./Expiries.js"
@@ -22,8 +23,8 @@ export interface Options {
   readonly expiryAccuracy?: Duration.Input | undefined
 }
 
-/** Builds an in-memory store; its expiry sweep runs until the scope closes. */
-export const make = (options: Options = {}): Effect.Effect<DataStoreShape, never, Scope.Scope> =>
+/** The store itself; its expiry sweep runs until the scope closes. */
+const build = (options: Options): Effect.Effect<DataStoreShape, never, Scope.Scope> =>
   Effect.gen(function* () {
     const map = new KeyChainMap()
     const expiries = new Expiries()
@@ -36,5 +37,24 @@ export const make = (options: Options = {}): Effect.Effect<DataStoreShape, never
     return fromRunner((command) => Effect.map(Clock.currentTimeMillis, (now) => apply(map, expiries, now, command)))
   })
 
+/**
+ * Builds an in-memory store (its expiry sweep runs until the scope closes); the server
+ * builds its default store with it when no `DataStore` layer is provided. Beside a
+ * `Broker` in the context that is not process-local (Redis, the framework's broker
+ * processes) it logs {@link defaultDataStoreWarning}: pub/sub would be shared by every
+ * process while each kept its own data, the same silent split a defaulted broker would
+ * cause. `layer()` builds silently: providing it is a deliberate choice.
+ */
+export const make = (options: Options = {}): Effect.Effect<DataStoreShape, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const broker = yield* Effect.serviceOption(Broker)
+    if (Option.isSome(broker) && broker.value.processLocal !== true) yield* Effect.logWarning(defaultDataStoreWarning)
+    return yield* build(options)
+  })
+
+/** What {@link make} logs when it keeps the data in memory beside a shared broker. */
+export const defaultDataStoreWarning =
+  "The exchange data (set/get/add/…) is kept in this process's memory (no DataStore layer was provided) while pub/sub goes through a shared broker. Provide DataStoreRedis.layer (shared) or DataStoreMemory.layer() (per process, on purpose)."
+
 /** The in-memory store as a layer. */
-export const layer = (options: Options = {}): Layer.Layer<DataStore> => Layer.effect(DataStore, make(options))
+export const layer = (options: Options = {}): Layer.Layer<DataStore> => Layer.effect(DataStore, build(options))
