@@ -22,7 +22,10 @@ import { toWireError } from "./WireError.js"
 /** Verifies a client-supplied token and runs the authenticate middleware (protocol §7.3). */
 export function processToken(s: SocketCore, token: unknown): Effect.Effect<TokenOutcome> {
   return Effect.gen(function* () {
-    const verified = yield* Effect.exit(s.host.auth.verifyToken(token, { socketId: s.id }))
+    // A custom engine may throw instead of returning an Effect: that is its defect, reported, and a refusal.
+    const verified = yield* Effect.exit(Effect.suspend(() => s.host.auth.verifyToken(token, { socketId: s.id })))
+    if (Exit.isFailure(verified) && Cause.hasDies(verified.cause))
+      s.host.defect("the auth engine's verifyToken", verified.cause)
     // A missing token authenticates only with a payload (v14's `if (authToken)`).
     if (Exit.isSuccess(verified) && (token !== null || Boolean(verified.value))) {
       s.signedAuthToken = token as string
@@ -173,7 +176,7 @@ export function setAuthTokenUnsafe(
     signOptions = rest
   }
   s.holds++
-  const fiber = s.host.runFork(s.host.auth.signToken(token, signOptions))
+  const fiber = s.host.runFork(Effect.suspend(() => s.host.auth.signToken(token, signOptions)))
   fiber.addObserver((exit) => {
     s.holds--
     if (Exit.isSuccess(exit)) {
@@ -194,7 +197,13 @@ export function setAuthTokenUnsafe(
       const failure = Cause.findErrorOption(exit.cause)
       const error = failure._tag === "Some" ? failure.value : Cause.squash(exit.cause)
       releaseHeld(s)
-      s.emitError(error)
+      if (Cause.hasDies(exit.cause)) {
+        // A bug in the engine: logged as a defect as well as reported on the socket.
+        s.hub.emit({ _tag: "Error", error })
+        s.host.defect("the auth engine's signToken", exit.cause)
+      } else {
+        s.emitError(error)
+      }
       s.closeUnsafe(4002, undefined, true)
       callback?.(error)
       onWritten?.(error)
