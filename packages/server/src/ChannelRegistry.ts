@@ -46,6 +46,11 @@ interface ChannelEntry {
 export interface Subscriber {
   /** Takes one publication; `frame` encodes it at most once per fan-out, shared by every subscriber. */
   deliver(channel: string, data: unknown, frame: () => Frame | undefined): void
+  /**
+   * Set while the registry replays history the subscriber asked for: those frames are
+   * its answer, never dropped as a slow consumer's (`maxOutboundBuffer` still bounds them).
+   */
+  replaying: boolean
 }
 
 const noChannels: ReadonlySet<string> = new Set()
@@ -220,9 +225,14 @@ export class ChannelRegistry {
       socket.deliver(channel, data, () => frame)
     }
     if (top !== undefined) {
-      for (const p of read.publications) {
-        send(p.data, p.offset, top.epoch)
-        replayed++
+      socket.replaying = true
+      try {
+        for (const p of read.publications) {
+          send(p.data, p.offset, top.epoch)
+          replayed++
+        }
+      } finally {
+        socket.replaying = false
       }
       offset = top.offset
       epoch = top.epoch

@@ -37,6 +37,17 @@ export type ServerEvent =
   | { readonly _tag: "Deauthentication"; readonly socket: SCSocket; readonly oldAuthToken: unknown }
   | { readonly _tag: "AuthenticationStateChange"; readonly socket: SCSocket; readonly change: AuthStateChange }
   | { readonly _tag: "BadSocketAuthToken"; readonly socket: SCSocket; readonly info: BadAuthToken }
+  /**
+   * A subscriber fell behind for `slowConsumerTimeout` (`Stalled`: from now on the
+   * slow-consumer policy applies to it), then drained its buffer (`CaughtUp`) or closed
+   * (`Closed`); `dropped` counts the publications it did not get meanwhile.
+   */
+  | {
+      readonly _tag: "SlowConsumer"
+      readonly socket: SCSocket
+      readonly phase: "Stalled" | "CaughtUp" | "Closed"
+      readonly dropped: number
+    }
 
 /**
  * Emits a socket's event on the socket's hub and, where v14 has one, the server's event
@@ -86,6 +97,8 @@ const serverEventOf = (socket: SCSocket, event: SocketEvent): ServerEvent | unde
       return { _tag: "AuthenticationStateChange", socket, change: event.change }
     case "BadAuthToken":
       return { _tag: "BadSocketAuthToken", socket, info: event.info }
+    case "SlowConsumer":
+      return { _tag: "SlowConsumer", socket, phase: event.phase, dropped: event.dropped }
     default:
       return undefined
   }

@@ -63,12 +63,23 @@ export const ServerOptionsInput = Schema.Struct({
   pubSubBatchDuration: Schema.optionalKey(Schema.NullOr(Millis)),
   /** Write all frames queued for a socket within one event-loop turn in one system call. Default true. */
   coalesceWrites: Schema.optionalKey(Schema.Boolean),
-  /** Bytes buffered for one socket (`ws` `bufferedAmount`) above which publications to it get the slow-consumer policy. Default 4 MiB. */
+  /**
+   * Bytes buffered for one socket (`ws` `bufferedAmount`) above which it is congested:
+   * publications to it are still written, but a client whose `#publish` reaches it is not
+   * read (TCP flow control) until it drains. Default 4 MiB.
+   */
   outboundHighWaterMark: Schema.optionalKey(PositiveInt),
   /**
-   * What a slow consumer gets: `dropPublications` (default) skips its publications and
+   * ms a socket may stay congested before it counts as stalled: it stops holding
+   * publishers back and its publications get `slowConsumerPolicy` until it drains.
+   * Default 5000.
+   */
+  slowConsumerTimeout: Schema.optionalKey(PositiveInt),
+  /**
+   * What a stalled consumer gets: `dropPublications` (default) skips its publications and
    * counts them in `counters.droppedPublications`; `disconnect` sends `#disconnect` and
    * closes it with 4010 (`SLOW_CONSUMER_CLOSE_CODE`), counted in `counters.slowConsumerDisconnects`.
+   * Either way the server emits `SlowConsumer` events.
    */
   slowConsumerPolicy: Schema.optionalKey(SlowConsumerPolicy),
   /** Max inbound RPCs (events with a cid) being handled at once per socket; more get `ResourceLimitError`. Default 256. */
@@ -110,6 +121,12 @@ export const ServerOptionsInput = Schema.Struct({
    */
   maxQueuedInboundPackets: Schema.optionalKey(PositiveInt),
   /**
+   * Bytes of one socket's inbound frames the server may hold: packets waiting behind one
+   * being processed, plus publications handed to the broker and not yet confirmed. At
+   * the limit the socket stops reading from TCP until half are done. Default 1 MiB.
+   */
+  maxQueuedInboundBytes: Schema.optionalKey(PositiveInt),
+  /**
    * Upgrades processed per event-loop turn (admission control for reconnect storms). The
    * rest wait, in arrival order, for later turns, so established sockets are served
    * between batches; waiting upgrades count towards `maxConnections`. Default 32.
@@ -138,6 +155,7 @@ export interface ServerOptions {
   readonly pubSubBatchDuration: number | null
   readonly coalesceWrites: boolean
   readonly outboundHighWaterMark: number
+  readonly slowConsumerTimeout: number
   readonly slowConsumerPolicy: SlowConsumerPolicy
   readonly maxPendingInboundRpcs: number
   readonly maxPendingOutboundAcks: number
@@ -147,6 +165,7 @@ export interface ServerOptions {
   readonly maxPacketDepth: number
   readonly maxOutboundBuffer: number
   readonly maxQueuedInboundPackets: number
+  readonly maxQueuedInboundBytes: number
   readonly maxUpgradesPerTurn: number
 }
 
@@ -217,6 +236,7 @@ export const resolveOptions = (input: unknown = {}): Effect.Effect<ServerOptions
     pubSubBatchDuration: o.pubSubBatchDuration ?? null,
     coalesceWrites: o.coalesceWrites ?? true,
     outboundHighWaterMark,
+    slowConsumerTimeout: o.slowConsumerTimeout ?? 5000,
     slowConsumerPolicy: o.slowConsumerPolicy ?? "dropPublications",
     maxPendingInboundRpcs: o.maxPendingInboundRpcs ?? 256,
     maxPendingOutboundAcks: o.maxPendingOutboundAcks ?? 1024,
@@ -226,6 +246,7 @@ export const resolveOptions = (input: unknown = {}): Effect.Effect<ServerOptions
     maxPacketDepth: o.maxPacketDepth ?? 64,
     maxOutboundBuffer: o.maxOutboundBuffer ?? Math.max(16 * 1024 * 1024, 4 * outboundHighWaterMark),
     maxQueuedInboundPackets: o.maxQueuedInboundPackets ?? 1024,
+    maxQueuedInboundBytes: o.maxQueuedInboundBytes ?? 1024 * 1024,
     maxUpgradesPerTurn: o.maxUpgradesPerTurn ?? 32
   })
 }

@@ -15,7 +15,7 @@ import { EventHub } from "./EventHub.js"
 import type { Frame } from "./Frame.js"
 import type { EventHandler, SCSocket, SocketState, UpgradeRequest } from "./SCSocket.js"
 import * as Auth from "./SocketAuth.js"
-import type { PendingAck, PublishOutItem, SocketCore, SocketHost } from "./SocketCore.js"
+import type { CongestionEpisode, PendingAck, PublishOutItem, SocketCore, SocketHost } from "./SocketCore.js"
 import { type InvokeError, invokeFailure, type SetAuthTokenError, setAuthTokenFailure } from "./SocketErrors.js"
 import type { AuthState, SocketEvent } from "./SocketEvents.js"
 import * as Inbound from "./SocketInbound.js"
@@ -45,12 +45,19 @@ export class ServerSocket implements SocketCore, SCSocket {
   pendingAcks: Map<number, PendingAck> | undefined
   pendingInboundRpcs = 0
   publishesInFlight = 0
+  publishBytesInFlight = 0
   readonly openedAt = Date.now()
   lastSeen = this.openedAt
   nextPing: number
   handshakeReceived = false
   busy = false
   inbox: Array<InboundPacket> | undefined
+  inboxSizes: Array<number> | undefined
+  inboxBytes = 0
+  packetBytes = 0
+  congestion: CongestionEpisode | undefined
+  heldByCongestion = false
+  replaying = false
   holds = 0
   held: Array<Frame> | undefined
   batch: Array<object> | undefined

@@ -35,6 +35,8 @@ export interface ServerCounters {
   droppedPublications: number
   /** Sockets closed with 4010: over `outboundHighWaterMark` under the `disconnect` policy, or over `maxOutboundBuffer`. */
   slowConsumerDisconnects: number
+  /** Times a publishing socket stopped being read because its publications reached a congested subscriber. */
+  publisherHolds: number
   /** WebSocket connections accepted (handshakes started). */
   handshakes: number
   /** Upgrades refused with HTTP 503 (`maxConnections`). */
@@ -50,6 +52,7 @@ export const zeroCounters = (): ServerCounters => ({
   ackTimeouts: 0,
   droppedPublications: 0,
   slowConsumerDisconnects: 0,
+  publisherHolds: 0,
   handshakes: 0,
   rejectedUpgrades: 0
 })
@@ -101,6 +104,15 @@ export interface SocketHost {
   readonly handshakePermits: { readonly withPermit: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E> }
 }
 
+/** A congested socket's episode (see `Congestion`): from over the high-water mark until its buffer drains. */
+export interface CongestionEpisode {
+  stalled: boolean
+  /** Publications dropped while stalled. */
+  dropped: number
+  readonly timer: ReturnType<typeof setTimeout>
+  readonly end: () => void
+}
+
 /** A server-to-client emit waiting for its answer. */
 export interface PendingAck {
   readonly event: string
@@ -141,6 +153,8 @@ export interface SocketCore extends SCSocket {
   pendingAcks: Map<number, PendingAck> | undefined
   pendingInboundRpcs: number
   publishesInFlight: number
+  /** Bytes of the publishes handed to the broker and not yet confirmed. */
+  publishBytesInFlight: number
   readonly openedAt: number
   lastSeen: number
   nextPing: number
@@ -148,6 +162,17 @@ export interface SocketCore extends SCSocket {
   /** A packet is being processed asynchronously; later ones wait in `inbox`. */
   busy: boolean
   inbox: Array<InboundPacket> | undefined
+  /** The frame bytes of each packet in `inbox`, and their sum. */
+  inboxSizes: Array<number> | undefined
+  inboxBytes: number
+  /** The frame bytes of the packet being started. */
+  packetBytes: number
+  /** Set while the socket's outbound buffer is over the high-water mark (see `Congestion`). */
+  congestion: CongestionEpisode | undefined
+  /** Not read because its publications reached a congested subscriber. */
+  heldByCongestion: boolean
+  /** History it asked for is being written (see the registry's `Subscriber`). */
+  replaying: boolean
   /** Frames are held (`held`) while a `#setAuthToken` is being signed. */
   holds: number
   held: Array<Frame> | undefined
@@ -159,3 +184,16 @@ export interface SocketCore extends SCSocket {
 
 /** A request that wants an answer (v14: a cid of 0 or "" asks for none). */
 export const hasCid = (cid: Cid | undefined): cid is Cid => cid !== undefined && cid !== 0 && cid !== ""
+
+/**
+ * Reads from TCP again once what paused it is gone: half the queue (count and bytes)
+ * done, the unconfirmed publishes under the byte limit, and no congestion holding it.
+ */
+export function resumeIfDue(s: SocketCore): void {
+  if (!s.ws.isPaused || s.heldByCongestion || s.state === "closed") return
+  const options = s.host.options
+  const queued = s.inbox?.length ?? 0
+  if (queued > options.maxQueuedInboundPackets >> 1 || s.inboxBytes > options.maxQueuedInboundBytes >> 1) return
+  if (s.publishBytesInFlight >= options.maxQueuedInboundBytes) return
+  s.ws.resume()
+}

@@ -46,4 +46,6 @@ export type SocketEvent =
   | { readonly _tag: "AuthStateChange"; readonly change: AuthStateChange }
   | { readonly _tag: "AuthTokenSigned"; readonly signedAuthToken: string }
   | { readonly _tag: "BadAuthToken"; readonly info: BadAuthToken }
+  /** This socket fell behind as a subscriber (see the server's `SlowConsumer` event). */
+  | { readonly _tag: "SlowConsumer"; readonly phase: "Stalled" | "CaughtUp" | "Closed"; readonly dropped: number }
   | { readonly _tag: "Event"; readonly event: string; readonly data: unknown; readonly respond: Respond }

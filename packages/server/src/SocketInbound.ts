@@ -16,7 +16,7 @@ import {
 import type { Effect } from "effect"
 import { exceedsDepth, tooShortToExceed } from "./PacketDepth.js"
 import { authenticate, checkExpiry, deauthenticateSelf } from "./SocketAuth.js"
-import type { SocketCore } from "./SocketCore.js"
+import { resumeIfDue, type SocketCore } from "./SocketCore.js"
 import { closeUnsafe, completeHandshake, handshake, pong } from "./SocketLifecycle.js"
 import { earlySubscribe, publish, refuseSubscribe, subscribe, unsubscribeRequest } from "./SocketPubSub.js"
 import { event, onResponse } from "./SocketRpc.js"
@@ -59,9 +59,10 @@ export function onMessage(s: SocketCore, raw: Buffer, isBinary: boolean): void {
   }
   const classified = classify(decoded)
   if (Array.isArray(classified)) {
-    for (const packet of classified) accept(s, packet as InboundPacket, message)
+    const bytes = raw.length / Math.max(1, classified.length)
+    for (const packet of classified) accept(s, packet as InboundPacket, message, bytes)
   } else {
-    accept(s, classified as InboundPacket, message)
+    accept(s, classified as InboundPacket, message, raw.length)
   }
 }
 
@@ -84,7 +85,7 @@ export function refuseTooDeep(s: SocketCore, decoded: object, limit: number): vo
   }
 }
 
-export function accept(s: SocketCore, packet: InboundPacket, message: string | Buffer): void {
+export function accept(s: SocketCore, packet: InboundPacket, message: string | Buffer, bytes: number): void {
   if (s.state === "closed") return
   if (s.state === "connecting" && packet._tag !== "Handshake") {
     // 14.7 strictHandshake: anything but the handshake while connecting closes with 4009,
@@ -113,18 +114,30 @@ export function accept(s: SocketCore, packet: InboundPacket, message: string | B
     }
   }
   if (s.busy) {
-    if (s.inbox === undefined) s.inbox = []
+    if (s.inbox === undefined || s.inboxSizes === undefined) {
+      s.inbox = []
+      s.inboxSizes = []
+    }
     s.inbox.push(packet)
+    s.inboxSizes.push(bytes)
+    s.inboxBytes += bytes
     // Back-pressure instead of an unbounded queue: stop reading from TCP until it drains.
-    if (s.inbox.length >= s.host.options.maxQueuedInboundPackets && !s.ws.isPaused) s.ws.pause()
+    const options = s.host.options
+    if (
+      (s.inbox.length >= options.maxQueuedInboundPackets || s.inboxBytes >= options.maxQueuedInboundBytes) &&
+      !s.ws.isPaused
+    ) {
+      s.ws.pause()
+    }
     return
   }
-  process(s, packet)
+  process(s, packet, bytes)
 }
 
 // Runs one packet. Synchronous outcomes finish here; an asynchronous one marks the
 // socket busy until it completes, and the packets that arrive meanwhile wait in `inbox`.
-export function process(s: SocketCore, packet: InboundPacket): void {
+export function process(s: SocketCore, packet: InboundPacket, bytes: number): void {
+  s.packetBytes = bytes
   const effect = packetEffect(s, packet)
   if (effect === undefined) return
   s.busy = true
@@ -137,11 +150,16 @@ export function process(s: SocketCore, packet: InboundPacket): void {
 
 export function drain(s: SocketCore): void {
   while (!s.busy && s.inbox !== undefined && s.inbox.length > 0 && s.state !== "closed") {
-    process(s, s.inbox.shift()!)
+    const bytes = s.inboxSizes?.shift() ?? 0
+    s.inboxBytes -= bytes
+    process(s, s.inbox.shift()!, bytes)
   }
-  const queued = s.inbox?.length ?? 0
-  if (queued === 0) s.inbox = undefined
-  if (s.ws.isPaused && queued <= s.host.options.maxQueuedInboundPackets >> 1) s.ws.resume()
+  if ((s.inbox?.length ?? 0) === 0) {
+    s.inbox = undefined
+    s.inboxSizes = undefined
+    s.inboxBytes = 0
+  }
+  resumeIfDue(s)
 }
 
 /** The work for one packet, or undefined when it was handled synchronously. */

@@ -13,6 +13,7 @@ import {
   socketProtocolErrorMessage
 } from "@effect-socketcluster/protocol"
 import { Effect } from "effect"
+import * as Congestion from "./Congestion.js"
 import { checkExpiry, deauthenticateUnsafe, processToken, triggerAuthEvents, wireAuthError } from "./SocketAuth.js"
 import { hasCid, type SocketCore } from "./SocketCore.js"
 import type { HandshakeStatus } from "./SocketEvents.js"
@@ -89,6 +90,7 @@ export function closeUnsafe(s: SocketCore, code: number, data: unknown, closeWs:
   const wasOpen = s.state === "open"
   s.state = "closed"
   s.host.socketClosed(s, wasOpen)
+  if (s.congestion !== undefined) Congestion.closed(s)
   if (wasOpen) {
     for (const channel of Array.from(s.channels)) {
       s.host.unsubscribe(s, channel)

@@ -12,9 +12,10 @@ import {
   InvalidActionError
 } from "@effect-socketcluster/protocol"
 import { Effect } from "effect"
+import { publishing } from "./Congestion.js"
 import type { Frame } from "./Frame.js"
 import { decodeRecoverRequest } from "./Recovery.js"
-import { hasCid, type SocketCore } from "./SocketCore.js"
+import { hasCid, resumeIfDue, type SocketCore } from "./SocketCore.js"
 import { encode, queueBatch, respond, sendObject, writePublication } from "./SocketWriter.js"
 import { toWireError } from "./WireError.js"
 
@@ -155,11 +156,26 @@ export function publish(
   // would otherwise cap one socket at one publish per round trip). `runFork` starts the
   // fiber synchronously, so brokers receive publishes in order. Past
   // `maxPendingInboundRpcs` unconfirmed publishes the socket waits again (back-pressure).
+  // The same holds in bytes (`maxQueuedInboundBytes`). A publication that reaches a
+  // congested subscriber (delivered inside `runFork` by an in-process broker) stops this
+  // socket from being read until the congestion clears (see `Congestion`).
+  const bytes = s.packetBytes
   const start = (): Effect.Effect<void> | undefined => {
-    if (s.publishesInFlight >= host.options.maxPendingInboundRpcs) return doPublish
+    if (
+      s.publishesInFlight >= host.options.maxPendingInboundRpcs ||
+      s.publishBytesInFlight >= host.options.maxQueuedInboundBytes
+    ) {
+      return doPublish
+    }
     s.publishesInFlight++
-    host.runFork(doPublish).addObserver(() => {
+    s.publishBytesInFlight += bytes
+    publishing.socket = s
+    const fiber = host.runFork(doPublish)
+    publishing.socket = undefined
+    fiber.addObserver(() => {
       s.publishesInFlight--
+      s.publishBytesInFlight -= bytes
+      if (s.publishBytesInFlight < host.options.maxQueuedInboundBytes) resumeIfDue(s)
     })
     return undefined
   }

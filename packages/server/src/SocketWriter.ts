@@ -5,6 +5,7 @@
  * slow-consumer policy to publications (`writePublication`).
  */
 import type { Cid } from "@effect-socketcluster/protocol"
+import * as Congestion from "./Congestion.js"
 import { EncodedText, type Frame } from "./Frame.js"
 import { SLOW_CONSUMER_CLOSE_CODE } from "./SCSocket.js"
 import { hasCid, type SocketCore } from "./SocketCore.js"
@@ -14,9 +15,11 @@ const TEXT = { binary: false } as const
 const BINARY = { binary: true } as const
 export function writePublication(s: SocketCore, frame: Frame | undefined): void {
   if (frame === undefined) return
-  if (s.holds > 0 || s.ws.readyState !== 1) return writeFrame(s, frame)
+  if (s.holds > 0 || s.replaying || s.ws.readyState !== 1) return writeFrame(s, frame)
   const buffered = s.ws.bufferedAmount
   if (buffered > s.host.options.outboundHighWaterMark) {
+    // Congested but not stalled: written all the same, its publishers wait (see `Congestion`).
+    if (buffered <= s.host.options.maxOutboundBuffer && Congestion.carry(s)) return transmit(s, frame)
     if (s.host.options.slowConsumerPolicy === "disconnect") {
       // Over maxOutboundBuffer even the #disconnect frame does not fit: drop the connection (counted there).
       if (buffered > s.host.options.maxOutboundBuffer) return outboundOverflow(s)
@@ -24,6 +27,7 @@ export function writePublication(s: SocketCore, frame: Frame | undefined): void 
       s.disconnectUnsafe(SLOW_CONSUMER_CLOSE_CODE, "Slow consumer: outbound buffer over limit")
     } else {
       s.host.droppedPublication(s)
+      Congestion.dropped(s)
     }
     return
   }
