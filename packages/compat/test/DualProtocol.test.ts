@@ -24,7 +24,8 @@ const v20: { create(options: Record<string, unknown>): V20Socket } = createRequi
 
 describe("both protocols through the v14 API", () => {
   it("protocolVersion per socket; listeners, emit/subscribe/publishIn middleware and pub/sub work the same for both", async () => {
-    const server = await startServer()
+    // A short ping interval: detection rides on the first ping tick.
+    const server = await startServer({ pingInterval: 500, pingTimeout: 2000 })
     const sockets = new Map<string, SCServerSocket>()
     server.on("connection", (socket: SCServerSocket) => {
       sockets.set(socket.id, socket)
@@ -45,9 +46,9 @@ describe("both protocols through the v14 API", () => {
       modern.closeAllChannels()
     })
     await modern.listener("connect").once()
-    // Detected from the first pong, one round trip after the handshake.
-    await expect.poll(() => sockets.get(old.id!)?.protocolVersion).toBe(1)
-    await expect.poll(() => sockets.get(modern.id!)?.protocolVersion).toBe(2)
+    // Detected from the first pong, at the first tick (250–500 ms after the upgrade).
+    await expect.poll(() => sockets.get(old.id!)?.protocolVersion, { timeout: 5000 }).toBe(1)
+    await expect.poll(() => sockets.get(modern.id!)?.protocolVersion, { timeout: 5000 }).toBe(2)
 
     assert.deepStrictEqual(await invoke(old, "whoami"), [null, 1])
     assert.strictEqual(await modern.invoke("whoami"), 2)

@@ -1,6 +1,6 @@
 /**
  * A socket's lifecycle: the handshake (handshakeSC middleware, the offered token, the
- * answer and the protocol probe), pings, pongs and timeouts (driven by the server's
+ * answer and, with a non-JSON codec, the protocol probe), pings, pongs and timeouts (driven by the server's
  * heartbeat sweep), the wire dialect, and the close sequence.
  */
 import {
@@ -44,8 +44,8 @@ export function heartbeat(s: SocketCore, now: number): void {
   }
 }
 
-// One ping tick (or the probe after the handshake): the ping(s) of the dialect, each a
-// frame of its own, never batched.
+// One ping tick (or the binary-codec probe after the handshake): the ping(s) of the
+// dialect, each a frame of its own, never batched.
 export function ping(s: SocketCore): void {
   const atTick = s.dialect.atTick
   if (atTick !== undefined) setDialect(s, atTick)
@@ -213,6 +213,7 @@ export function completeHandshake(
     data.isAuthenticated = s.authState === "authenticated"
     sendObject(s, { rid: cid, data })
   }
-  // The probe: both pings at once, so an unknown socket is detected in one round trip.
-  if (s.dialect.version === null && s.state === "open" && !host.options.pingTimeoutDisabled) ping(s)
+  // Only a codec that needs two pings to tell the protocols apart probes here; otherwise the
+  // first tick's ping pair detects the protocol, at no cost beyond one empty frame (WireDialect.ts).
+  if (s.dialect.probeAfterHandshake && s.state === "open" && !host.options.pingTimeoutDisabled) ping(s)
 }

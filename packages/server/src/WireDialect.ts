@@ -7,7 +7,9 @@
  *
  * No client says which protocol it speaks, but each answers only its own ping: `#1` → `#2`
  * (v1), an empty frame → an empty frame (v2). In `"auto"` mode an unknown socket gets both
- * pings and the dual-safe forms every client understands until its first pong.
+ * pings at each heartbeat tick, and the dual-safe forms every client understands, until its
+ * first pong. With the JSON codec there is no separate probe: detection rides on the first
+ * tick, so a v1 connection costs one empty frame more than with `protocolVersion: 1`.
  */
 
 /** A connection's SocketCluster protocol: 1 (client 14) or 2 (clients 15–20). */
@@ -30,6 +32,13 @@ export interface WireDialect {
    */
   readonly afterPing: WireDialect | undefined
   readonly atTick: WireDialect | undefined
+  /** The ping(s) also go out right after the handshake answer, not only at ticks. */
+  readonly probeAfterHandshake: boolean
+  /**
+   * A pong in this state answers the post-handshake probe, a ping a v14 server never sent:
+   * it is not emitted as `message` (every other pong is, as in v14).
+   */
+  readonly hidesPong: boolean
   /** `disconnect` writes a `#disconnect` packet before the close frame (v1 clients read the reason there). */
   readonly disconnectPacket: boolean
   /** The close frame carries the reason (v2 clients read it only there; v14 left it empty). */
@@ -49,6 +58,8 @@ export interface WireDialect {
 const base = {
   afterPing: undefined,
   atTick: undefined,
+  probeAfterHandshake: false,
+  hidesPong: false,
   disconnectPacket: true,
   closeReason: true,
   rejectionStatusCode: true,
@@ -84,15 +95,26 @@ export const v2: WireDialect = {
   removeAuthTokenWithNull: false
 }
 
-/** Not known yet (JSON codec): both pings per tick, the dual-safe forms. */
+/**
+ * Not known yet (JSON codec): both pings per tick, the dual-safe forms. The first tick
+ * comes within one ping interval, shorter than `pingTimeout` (the client's own ping timer
+ * after the handshake answer), so a v2 client is pinged in time without a probe.
+ */
 export const unknown: WireDialect = { ...base, version: null, pingV1: true, pingV2: true }
 
 // With another codec an empty frame may crash a v1 client (sc-codec-min-bin throws on
-// it), so an unknown socket gets only `#1`; still unknown one tick later, it is v2.
-const unknownBinaryProbed: WireDialect = { ...unknown, pingV2: false, atTick: v2 }
+// it), so an unknown socket gets only `#1`; still unknown one tick later, it is v2. That
+// takes two pings, so the first is a probe right after the handshake: a v2 client then
+// gets its first ping at the first tick, as with the JSON codec.
+const unknownBinaryProbed: WireDialect = { ...unknown, pingV2: false, atTick: v2, hidesPong: true }
 
-/** Not known yet, non-JSON codec: probed with `#1` only (spec §3.5). */
-export const unknownBinary: WireDialect = { ...unknown, pingV2: false, afterPing: unknownBinaryProbed }
+/** Not known yet, non-JSON codec: probed with `#1` only, right after the handshake (spec §3.5). */
+export const unknownBinary: WireDialect = {
+  ...unknown,
+  pingV2: false,
+  afterPing: unknownBinaryProbed,
+  probeAfterHandshake: true
+}
 
 const QUERY_KEY = "scProtocolVersion="
 

@@ -109,7 +109,7 @@ describe("delivery under load", () => {
               ws.on("message", (data: Buffer) => {
                 const text = data.toString()
                 if (text === "#1") return ws.send("#2")
-                // The v2 half of the protocol probe (this client speaks v1).
+                // The v2 ping of the first tick (this client speaks v1).
                 if (text === "") return
                 if (text.startsWith('{"rid":1,')) return step()
                 // Answers to a batch come back as one array frame.

@@ -13,6 +13,7 @@ import {
   clientNames,
   connectAll,
   makeClient,
+  until,
   watchSockets
 } from "./protocolClients.js"
 
@@ -57,6 +58,9 @@ describe("dual protocol: authentication", () => {
         )
         const clients = (yield* connectAll(server.sourcePort!)).map(({ client }) => client)
         for (const client of clients) {
+          // Detected at the first tick, where the other protocol's ping came as `raw`.
+          assert.strictEqual(yield* Effect.promise(() => watch.of(client.socket.id).version), client.protocol)
+          assert.strictEqual(client.raw.length, 1, client.name)
           // V2-25: authenticated as soon as the answer is in.
           assert.strictEqual(yield* Effect.promise(() => client.invoke("login", client.name)), "welcome")
           assert.strictEqual(client.socket.authState, "authenticated", client.name)
@@ -70,7 +74,8 @@ describe("dual protocol: authentication", () => {
           const w = watch.of(client.socket.id)
           assert.strictEqual((w.socket.authToken as { username: string }).username, client.name)
           assert.strictEqual(yield* Effect.promise(() => w.version), client.protocol, client.name)
-          assert.strictEqual(client.raw.length, 2, client.name)
+          // The new connection's first tick: one more `raw`.
+          yield* Effect.promise(() => until(() => client.raw.length === 2))
           // V2-27: the client drops its token; the server hears #removeAuthToken.
           const serverSide = new Promise<void>((resolve) =>
             w.socket.hub.listen((e) => e._tag === "Deauthenticate" && resolve())

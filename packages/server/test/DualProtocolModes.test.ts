@@ -30,9 +30,9 @@ describe("dual protocol: modes", () => {
         assert.strictEqual(client.socket.state, "open", `${client.name} #${i}`)
         assert.deepStrictEqual(client.disconnects, [], `${client.name} #${i}`)
       }
-      // V2-06: no probe, so no foreign ping at all.
+      // V2-06: known from the upgrade, so no foreign ping at all.
       for (const { client } of overridden) assert.deepStrictEqual(client.raw, [], client.name)
-      // V2-07: 20.0.2 in v1 mode sees the v2 half of the probe once, and reads a disconnect reason.
+      // V2-07: 20.0.2 in v1 mode sees the v2 ping of the first tick once, and reads a disconnect reason.
       const v20asV1 = v1Speaker[0]!.client
       assert.deepStrictEqual(v20asV1.raw, [""])
       const closed = v20asV1.next("disconnect")
@@ -46,7 +46,7 @@ describe("dual protocol: modes", () => {
   )
 
   it.live(
-    "server pingTimeoutDisabled: no probe, every socket stays unknown, and the dual-safe forms serve all five",
+    "server pingTimeoutDisabled: no pings, every socket stays unknown, and the dual-safe forms serve all five",
     () =>
       Effect.gen(function* () {
         const server = yield* startServer({ pingTimeoutDisabled: true })

@@ -1,8 +1,9 @@
 /**
  * The server's frames per protocol state (spec protocol-v2.md §3.2–§3.5), seen by raw
- * `ws` clients that play a v1 or a v2 client byte for byte: the probe, detection by the
- * first pong, the query override, the fixed modes, and each dialect's disconnect,
- * handshake rejection and `#removeAuthToken`.
+ * `ws` clients that play a v1 or a v2 client byte for byte: both pings at the first tick
+ * (no probe with the JSON codec, a `#1` probe with another), detection by the first pong,
+ * the query override, the fixed modes, and each dialect's disconnect, handshake rejection
+ * and `#removeAuthToken`.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { ApplicationError, Codec } from "@effect-socketcluster/protocol"
@@ -32,26 +33,37 @@ const handshaken = (server: SCServer.SCServerCore, options: { readonly path?: st
 
 describe("protocol detection on the wire", () => {
   it.live(
-    "auto: the probe follows the handshake answer (#1, then an empty frame); the first pong fixes the protocol",
+    "auto: no probe after the handshake; the first tick brings both pings (#1, then an empty frame); the first pong fixes the protocol",
     () =>
       Effect.gen(function* () {
-        const server = yield* startServer(fast)
+        // The first tick comes at least half an interval (500 ms) after the upgrade, long
+        // after the answers to the handshake and to an immediate request.
+        const server = yield* startServer({ pingInterval: 1000, pingTimeout: 3000 })
+        yield* server.handle("echo", (data) => Effect.succeed(data))
         const v1 = yield* handshaken(server)
+        v1.raw.send('{"event":"echo","data":1,"cid":2}')
+        yield* v1.raw.waitFor((f) => f.startsWith('{"rid":2'))
+        assert.deepStrictEqual(v1.raw.frames.slice(1), ['{"rid":2,"data":1}'])
         yield* v1.raw.waitFor((f) => f === "")
-        assert.deepStrictEqual(v1.raw.frames.slice(1, 3), ["#1", ""])
+        assert.deepStrictEqual(v1.raw.frames.slice(2, 4), ["#1", ""])
         assert.strictEqual(v1.socket.protocolVersion, null)
+        // The answer to a regular ping is the app's traffic as in v14: reported as a message.
+        const messages: Array<unknown> = []
+        v1.socket.hub.listen((e) => e._tag === "Message" && messages.push(e.message))
         v1.raw.send("#2")
         const v2 = yield* handshaken(server)
         yield* v2.raw.waitFor((f) => f === "")
+        assert.deepStrictEqual(v2.raw.frames.slice(1, 3), ["#1", ""])
         v2.raw.send("")
         // Each connection's next tick has only its own ping.
-        const ticks = (frames: Array<string>) => frames.slice(3).filter((f) => f === "#1" || f === "")
-        yield* v1.raw.waitFor(() => ticks(v1.raw.frames).length >= 2)
-        yield* v2.raw.waitFor(() => ticks(v2.raw.frames).length >= 2)
+        const ticks = (frames: Array<string>, from: number) => frames.slice(from).filter((f) => f === "#1" || f === "")
+        yield* v1.raw.waitFor(() => ticks(v1.raw.frames, 4).length >= 1)
+        yield* v2.raw.waitFor(() => ticks(v2.raw.frames, 3).length >= 1)
         assert.strictEqual(v1.socket.protocolVersion, 1)
         assert.strictEqual(v2.socket.protocolVersion, 2)
-        assert.deepStrictEqual(ticks(v1.raw.frames).slice(0, 2), ["#1", "#1"])
-        assert.deepStrictEqual(ticks(v2.raw.frames).slice(0, 2), ["", ""])
+        assert.deepStrictEqual(messages, ["#2"])
+        assert.deepStrictEqual(ticks(v1.raw.frames, 4).slice(0, 1), ["#1"])
+        assert.deepStrictEqual(ticks(v2.raw.frames, 3).slice(0, 1), [""])
         // After detection the other pong form is still a pong, never `raw`.
         const raws: Array<unknown> = []
         v1.socket.hub.listen((e) => e._tag === "Raw" && raws.push(e.message))

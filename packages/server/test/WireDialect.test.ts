@@ -34,12 +34,28 @@ describe("WireDialect", () => {
     assert.strictEqual(Dialect.afterPong(Dialect.v14, 2), Dialect.v14)
   })
 
-  it("binary codec: probed with #1 only, and v2 at the next tick without a v1 pong", () => {
+  it("JSON codec: no probe after the handshake; both pings at each tick, every pong reported", () => {
+    const dialect = Dialect.unknown
+    assert.deepStrictEqual(
+      [dialect.probeAfterHandshake, dialect.pingV1, dialect.pingV2, dialect.afterPing, dialect.hidesPong],
+      [false, true, true, undefined, false]
+    )
+    for (const known of [Dialect.v14, Dialect.v1, Dialect.v2]) {
+      assert.deepStrictEqual([known.probeAfterHandshake, known.hidesPong], [false, false])
+    }
+  })
+
+  it("binary codec: probed with #1 only right after the handshake, and v2 at the next tick without a v1 pong", () => {
     const probe = Dialect.unknownBinary
-    assert.deepStrictEqual([probe.pingV1, probe.pingV2, probe.atTick], [true, false, undefined])
+    assert.deepStrictEqual(
+      [probe.probeAfterHandshake, probe.pingV1, probe.pingV2, probe.atTick, probe.hidesPong],
+      [true, true, false, undefined, false]
+    )
     const probed = probe.afterPing!
     assert.strictEqual(probed.version, null)
     assert.strictEqual(probed.atTick, Dialect.v2)
+    // The probe's answer is not the app's traffic (v14 sent no such ping).
+    assert.strictEqual(probed.hidesPong, true)
   })
 
   it("raw pongs: #2 always, an empty frame except for fixed v1", () => {

@@ -301,7 +301,7 @@ export interface SocketWatch {
   pongAfter(ms: number): Promise<void>
 }
 
-/** Watches every connection of `server` from its `connection` event on (before the probe is written). */
+/** Watches every connection of `server` from its `connection` event on (before its first ping). */
 export const watchSockets = (server: SCServer.SCServerCore) =>
   Effect.acquireRelease(
     Effect.sync(() => {
