@@ -98,6 +98,13 @@ export const validate = (options: Options): void => {
         "Compulsory option 'workerController' was not specified - It needs to be a path to a JavaScript file which will act as the boot controller for each worker in the cluster"
     })
   }
+  // Failing closed: an app that asked to drop root privileges must not run as root unnoticed.
+  if (options.downgradeToUser !== false && options.downgradeToUser != null) {
+    throw new InvalidOptionsError({
+      message:
+        "The downgradeToUser option is not supported: start the master as that user instead (to listen on a port below 1024, grant it CAP_NET_BIND_SERVICE or put a proxy in front)"
+    })
+  }
   for (const key of ["workers", "brokers"]) {
     const value = options[key]
     if (!value || (typeof value === "number" && value < 1)) options[key] = 1

@@ -32,6 +32,13 @@ describe("master options", () => {
     expect(() => validate(merge({ workerController: "w.js", ackTimeout: 2 ** 31 }))).toThrow(
       "The ackTimeout value provided exceeded the maximum amount allowed"
     )
+    // Refused rather than ignored: the app would otherwise keep running as root.
+    for (const user of ["nobody", 65534]) {
+      expect(() => validate(merge({ workerController: "w.js", downgradeToUser: user }))).toThrow(
+        "The downgradeToUser option is not supported"
+      )
+    }
+    expect(() => validate(merge({ workerController: "w.js", downgradeToUser: false }))).not.toThrow()
     const zero = merge({ workerController: "w.js", workers: 0 })
     validate(zero)
     expect(zero.workers).toBe(1)
