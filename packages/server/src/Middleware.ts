@@ -197,12 +197,21 @@ export const run = <T extends MiddlewareType, E, R>(
   req: MiddlewareRequests[T],
   onDefect?: (type: T, cause: Cause.Cause<unknown>) => void
 ): Effect.Effect<void, MiddlewareBlocked<E>, R> =>
-  Effect.suspend(() => middleware(req)).pipe(
-    Effect.catchCause((cause): Effect.Effect<never, MiddlewareBlocked<E>> => {
-      const failure = Cause.findErrorOption(cause)
-      if (failure._tag === "Some") return Effect.fail(toBlocked<E>(type, failure.value as E | MiddlewareRejection))
-      if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
-      onDefect?.(type, cause)
-      return Effect.fail(toBlocked<E>(type, new UnknownError({ message: `The ${type} middleware failed` })))
-    })
-  )
+  Effect.suspend(() => middleware(req)).pipe(Effect.catchCause((cause) => blockedBy<T, E>(type, cause, onDefect)))
+
+/**
+ * What a middleware's failure `cause` means for the action, as `run` reads it (the
+ * result is always an `Exit`, so it can be acted on at once).
+ * @internal
+ */
+export const blockedBy = <T extends MiddlewareType, E>(
+  type: T,
+  cause: Cause.Cause<unknown>,
+  onDefect?: (type: T, cause: Cause.Cause<unknown>) => void
+): Effect.Effect<never, MiddlewareBlocked<E>> => {
+  const failure = Cause.findErrorOption(cause)
+  if (failure._tag === "Some") return Effect.fail(toBlocked<E>(type, failure.value as E | MiddlewareRejection))
+  if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+  onDefect?.(type, cause)
+  return Effect.fail(toBlocked<E>(type, new UnknownError({ message: `The ${type} middleware failed` })))
+}

@@ -3,9 +3,10 @@
  * failure stops the chain and becomes a `MiddlewareBlocked` value: the error the client
  * sees, whether it was silent, and the extra value v14 collected (close code, bad token).
  */
-import type { Cause } from "effect"
-import { Effect } from "effect"
+import { Cause, Effect, Exit } from "effect"
+import { isFinished } from "./Finished.js"
 import {
+  blockedBy,
   type Middleware,
   MiddlewareBlocked,
   type MiddlewareRequests,
@@ -68,20 +69,50 @@ export class MiddlewarePipeline {
 
   /** Runs the chain of `type`; fails with `MiddlewareBlocked` at the first rejection. */
   run<T extends MiddlewareType>(type: T, req: MiddlewareRequests[T]): Effect.Effect<void, MiddlewareBlocked> {
+    const run = Effect.suspend(() => this.runNow(type, req))
+    return this.tracing ? Tracing.span(true, `sc.middleware.${type}`, () => spanAttributes(type, req), run) : run
+  }
+
+  /**
+   * Runs the chain of `type` now, as far as it is synchronous: a middleware that answers
+   * with a finished result (an `Exit`, which `Effect.void` and `Effect.fail(e)` are) is
+   * settled on the spot, so a chain of such middleware comes back as an `Exit` that
+   * `gate` acts on without a fiber. From the first middleware that answers with any other
+   * effect, the rest of the chain runs when the returned effect runs.
+   */
+  private runNow<T extends MiddlewareType>(
+    type: T,
+    req: MiddlewareRequests[T]
+  ): Effect.Effect<void, MiddlewareBlocked> {
     const list = this.lists[type] as Array<Middleware<T>>
     if (list.length === 0) return Effect.void
     // Snapshot: middleware added or removed while a chain runs affects the next action only.
-    const chain = list.slice()
-    const run = Effect.suspend(() => {
-      let i = 0
-      const next: Effect.Effect<void, MiddlewareBlocked> = Effect.suspend(() => {
-        if (i >= chain.length) return Effect.void
-        const mw = chain[i++]!
-        return Effect.flatMap(this.step(type, mw, req), () => next)
-      })
-      return next
-    })
-    return this.tracing ? Tracing.span(true, `sc.middleware.${type}`, () => spanAttributes(type, req), run) : run
+    return this.runFrom(type, list.slice(), 0, req)
+  }
+
+  private runFrom<T extends MiddlewareType>(
+    type: T,
+    chain: ReadonlyArray<Middleware<T>>,
+    from: number,
+    req: MiddlewareRequests[T]
+  ): Effect.Effect<void, MiddlewareBlocked> {
+    for (let i = from; i < chain.length; i++) {
+      let result: Effect.Effect<void, unknown>
+      try {
+        result = chain[i]!(req)
+      } catch (defect) {
+        result = Exit.die(defect)
+      }
+      if (!isFinished(result)) {
+        const pending = result
+        return Effect.flatMap(
+          runMiddleware(type, () => pending, req, this.reportDefect),
+          () => this.runFrom(type, chain, i + 1, req)
+        )
+      }
+      if (Exit.isFailure(result)) return blockedBy(type, result.cause, this.reportDefect)
+    }
+    return Effect.void
   }
 
   /**
@@ -95,22 +126,28 @@ export class MiddlewarePipeline {
     onPass: () => Effect.Effect<void> | undefined | void,
     onBlocked: (blocked: MiddlewareBlocked) => void
   ): Effect.Effect<void> {
-    return Effect.matchEffect(this.run(type, req), {
+    const checked = this.tracing ? this.run(type, req) : this.runNow(type, req)
+    if (isFinished(checked)) {
+      // Settled synchronously: act now, so the action needs no fiber.
+      if (Exit.isSuccess(checked)) return onPass() ?? Effect.void
+      const failure = Cause.findErrorOption(checked.cause)
+      if (failure._tag === "Some") {
+        this.blocked(failure.value, onBlocked)
+        return Effect.void
+      }
+    }
+    return Effect.matchEffect(checked, {
       onFailure: (blocked) => {
-        if (!blocked.silent) this.onBlocked(blocked)
-        onBlocked(blocked)
+        this.blocked(blocked, onBlocked)
         return Effect.void
       },
       onSuccess: () => onPass() ?? Effect.void
     })
   }
 
-  private step<T extends MiddlewareType>(
-    type: T,
-    mw: Middleware<T>,
-    req: MiddlewareRequests[T]
-  ): Effect.Effect<void, MiddlewareBlocked> {
-    return runMiddleware(type, mw, req, this.reportDefect)
+  private blocked(blocked: MiddlewareBlocked, onBlocked: (blocked: MiddlewareBlocked) => void): void {
+    if (!blocked.silent) this.onBlocked(blocked)
+    onBlocked(blocked)
   }
 
   private readonly reportDefect = (type: MiddlewareType, cause: Cause.Cause<unknown>): void =>

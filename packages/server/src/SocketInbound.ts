@@ -13,7 +13,8 @@ import {
   InvalidMessageError,
   json
 } from "@effect-socketcluster/protocol"
-import type { Effect } from "effect"
+import { Cause, type Effect, Exit } from "effect"
+import { isFinished } from "./Finished.js"
 import { exceedsDepth, tooShortToExceed } from "./PacketDepth.js"
 import { authenticate, checkExpiry, deauthenticateSelf } from "./SocketAuth.js"
 import { resumeIfDue, type SocketCore } from "./SocketCore.js"
@@ -139,6 +140,11 @@ export function process(s: SocketCore, packet: InboundPacket, bytes: number): vo
   s.packetBytes = bytes
   const effect = packetEffect(s, packet)
   if (effect === undefined) return
+  // Work that finished while it was set up (a middleware chain that settled at once) needs no fiber.
+  if (isFinished(effect)) {
+    if (Exit.isFailure(effect) && !Cause.hasInterruptsOnly(effect.cause)) s.host.defect("a packet", effect.cause)
+    return
+  }
   s.busy = true
   const fiber = s.host.runFork(effect)
   fiber.addObserver(() => {

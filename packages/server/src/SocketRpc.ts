@@ -13,6 +13,7 @@ import {
   TimeoutError
 } from "@effect-socketcluster/protocol"
 import { Cause, Effect, Exit } from "effect"
+import { isFinished } from "./Finished.js"
 import { isLocalEventName } from "./SCSocket.js"
 import { hasCid, type SocketCore } from "./SocketCore.js"
 import { ClientError } from "./SocketErrors.js"
@@ -58,8 +59,9 @@ export function event(
   )
 }
 
-// Hands an event to its listeners and handler. Handlers run concurrently (one
-// fiber each) so a slow handler does not hold up the socket's later packets.
+// Hands an event to its listeners and handler. A handler that answers at once is
+// answered at once; others run concurrently (one fiber each), so a slow handler does
+// not hold up the socket's later packets.
 export function dispatch(s: SocketCore, event: string, cid: Cid | undefined, data: unknown): void {
   let answered = false
   const reply: Respond = (error, responseData) => {
@@ -74,19 +76,45 @@ export function dispatch(s: SocketCore, event: string, cid: Cid | undefined, dat
   if (s.hub.active) s.host.relay(s, { _tag: "Event", event, data, respond: reply })
   const handler = s.handlers?.get(event) ?? s.host.findHandler(event)
   if (handler === undefined) return
-  if (hasCid(cid)) s.pendingInboundRpcs++
-  const run = Effect.suspend(() => handler(data, s))
-  const fiber = s.host.runFork(
-    s.host.tracing ? Tracing.span(true, "sc.procedure", () => ({ "sc.socket.id": s.id, "sc.event": event }), run) : run
-  )
-  fiber.addObserver((exit) => {
-    if (hasCid(cid)) s.pendingInboundRpcs--
+  const settle = (exit: Exit.Exit<unknown, unknown>): void => {
     if (Exit.isSuccess(exit)) return reply(null, exit.value)
     const failure = Cause.findErrorOption(exit.cause)
     if (failure._tag === "Some") return reply(failure.value)
     if (Cause.hasInterruptsOnly(exit.cause)) return
     s.host.defect(`the ${event} handler`, exit.cause)
     reply(new InvalidActionError({ message: `The ${event} handler failed` }))
+  }
+  if (!s.host.tracing) {
+    // A handler that answers at once (`Effect.succeed(data)` is an Exit) is answered now, without a fiber.
+    let result: Effect.Effect<unknown, unknown>
+    try {
+      result = handler(data, s)
+    } catch (defect) {
+      result = Exit.die(defect)
+    }
+    if (isFinished(result)) return settle(result)
+    return runHandler(s, cid, result, settle)
+  }
+  const run = Effect.suspend(() => handler(data, s))
+  runHandler(
+    s,
+    cid,
+    Tracing.span(true, "sc.procedure", () => ({ "sc.socket.id": s.id, "sc.event": event }), run),
+    settle
+  )
+}
+
+// Runs a handler that did not answer at once in a fiber of its own; it counts as pending until then.
+function runHandler(
+  s: SocketCore,
+  cid: Cid | undefined,
+  run: Effect.Effect<unknown, unknown>,
+  settle: (exit: Exit.Exit<unknown, unknown>) => void
+): void {
+  if (hasCid(cid)) s.pendingInboundRpcs++
+  s.host.runFork(run).addObserver((exit) => {
+    if (hasCid(cid)) s.pendingInboundRpcs--
+    settle(exit)
   })
 }
 
