@@ -107,6 +107,17 @@ export interface BrokerShape {
    * tick as the delivery: no fiber hop per message. {@link publications} gives the stream view.
    */
   readonly onPublication: (handler: PublicationHandler) => Effect.Effect<void, never, Scope.Scope>
+  /**
+   * An in-process broker that does its work synchronously may offer the same three
+   * operations done at once. The server then calls these on its hot paths instead of
+   * running the effects, which saves a fiber per new channel, per client publish and per
+   * released channel. They must behave exactly as the effects do, and cannot fail.
+   */
+  readonly immediate?: {
+    readonly subscribe: (channel: string) => void
+    readonly unsubscribe: (channel: string) => void
+    readonly publish: (channel: string, data: unknown) => void
+  }
   /** Completes once the broker can serve subscribe and publish. */
   readonly ready: Effect.Effect<void, BrokerError>
   /** Connection-level news (loss, recovery, history gaps); empty for brokers without a connection. */

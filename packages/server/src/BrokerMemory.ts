@@ -89,39 +89,44 @@ export const makeWith = (options: BrokerMemoryOptions): Effect.Effect<BrokerShap
       return stream === undefined ? { offset: 0, epoch: "" } : { offset: stream.top, epoch: stream.epoch }
     }
 
+    const publishNow = (channel: string, data: unknown): void => {
+      const policy = policyOf(channel)
+      if (policy === undefined) {
+        if (!subscribed.has(channel)) return
+        for (const handler of handlers) handler(channel, data)
+        return
+      }
+      let stream = streams.get(channel)
+      if (stream === undefined) {
+        stream = { epoch: newEpoch(), top: 0, lastAt: 0, entries: [], head: 0 }
+        streams.set(channel, stream)
+      }
+      const offset = ++stream.top
+      const now = Date.now()
+      stream.lastAt = now
+      stream.entries.push({ offset, data, at: now })
+      trim(stream, policy, now)
+      if (now >= nextSweep) sweep(now)
+      stats.appends++
+      if (!subscribed.has(channel)) return
+      for (const handler of handlers) handler(channel, data, offset, stream.epoch)
+    }
+    const immediate = {
+      subscribe: (channel: string): void => {
+        subscribed.add(channel)
+      },
+      unsubscribe: (channel: string): void => {
+        subscribed.delete(channel)
+      },
+      publish: publishNow
+    }
+
     return {
       processLocal: true,
-      subscribe: (channel) =>
-        Effect.sync(() => {
-          subscribed.add(channel)
-        }),
-      unsubscribe: (channel) =>
-        Effect.sync(() => {
-          subscribed.delete(channel)
-        }),
-      publish: (channel, data) =>
-        Effect.sync(() => {
-          const policy = policyOf(channel)
-          if (policy === undefined) {
-            if (!subscribed.has(channel)) return
-            for (const handler of handlers) handler(channel, data)
-            return
-          }
-          let stream = streams.get(channel)
-          if (stream === undefined) {
-            stream = { epoch: newEpoch(), top: 0, lastAt: 0, entries: [], head: 0 }
-            streams.set(channel, stream)
-          }
-          const offset = ++stream.top
-          const now = Date.now()
-          stream.lastAt = now
-          stream.entries.push({ offset, data, at: now })
-          trim(stream, policy, now)
-          if (now >= nextSweep) sweep(now)
-          stats.appends++
-          if (!subscribed.has(channel)) return
-          for (const handler of handlers) handler(channel, data, offset, stream.epoch)
-        }),
+      subscribe: (channel) => Effect.sync(() => immediate.subscribe(channel)),
+      unsubscribe: (channel) => Effect.sync(() => immediate.unsubscribe(channel)),
+      publish: (channel, data) => Effect.sync(() => publishNow(channel, data)),
+      immediate,
       onPublication: (handler) => addHandler(handlers, handler),
       ready: Effect.void,
       notices: Stream.empty,

@@ -116,6 +116,11 @@ export class ChannelRegistry {
         state.waiters.push((exit) => resume(exit))
       })
     }
+    if (this.broker.immediate !== undefined) {
+      this.broker.immediate.subscribe(channel)
+      e.broker = "ready"
+      return Effect.void
+    }
     const pending: PendingSubscription = { waiters: [] }
     e.broker = pending
     return this.broker.subscribe(channel).pipe(
@@ -133,16 +138,23 @@ export class ChannelRegistry {
     if (e.watchers === undefined || e.watchers.size === 0) this.entries.delete(channel)
     if (e.broker !== undefined) {
       e.broker = undefined
-      this.runFork(Effect.ignore(this.broker.unsubscribe(channel)))
+      if (this.broker.immediate !== undefined) this.broker.immediate.unsubscribe(channel)
+      else this.runFork(Effect.ignore(this.broker.unsubscribe(channel)))
     }
   }
 
   addSocket(socket: Subscriber, channel: string): Effect.Effect<void, BrokerError> {
-    return Effect.suspend(() => {
-      const e = this.entry(channel)
-      this.attach(socket, channel, e)
-      return this.ensureBroker(channel, e)
-    })
+    return Effect.suspend(() => this.addSocketNow(socket, channel))
+  }
+
+  /**
+   * `addSocket` done now: the socket is recorded at once, and the result is finished (an
+   * `Exit`) when the broker already carries the channel or subscribes immediately.
+   */
+  addSocketNow(socket: Subscriber, channel: string): Effect.Effect<void, BrokerError> {
+    const e = this.entry(channel)
+    this.attach(socket, channel, e)
+    return this.ensureBroker(channel, e)
   }
 
   private attach(socket: Subscriber, channel: string, e: ChannelEntry): void {

@@ -25,7 +25,19 @@ import {
   type InvalidOptionsError,
   json
 } from "@effect-socketcluster/protocol"
-import { Cause, Context, Effect, type Fiber, FiberSet, Layer, Option, type Scope, Semaphore, Stream } from "effect"
+import {
+  Cause,
+  Context,
+  Effect,
+  Exit,
+  type Fiber,
+  FiberSet,
+  Layer,
+  Option,
+  type Scope,
+  Semaphore,
+  Stream
+} from "effect"
 import type { WebSocket, WebSocketServer } from "ws"
 import { AuthEngine, type AuthOptions } from "./AuthEngine.js"
 import { Broker, type BrokerShape } from "./Broker.js"
@@ -35,6 +47,7 @@ import * as DataStoreMemory from "./DataStoreMemory.js"
 import { EventHub } from "./EventHub.js"
 import { relay, type ServerEvent, type SocketEvent } from "./Events.js"
 import { Exchange } from "./Exchange.js"
+import { isFinished } from "./Finished.js"
 import { type Middleware, type MiddlewareType, withMiddlewareType } from "./Middleware.js"
 import { MiddlewarePipeline } from "./MiddlewarePipeline.js"
 import { resolveOptions, type ServerOptions, type ServerOptionsInput } from "./Options.js"
@@ -207,15 +220,21 @@ export class SCServerCore implements SocketHost {
     channel: string,
     recover?: RecoverRequest
   ): Effect.Effect<RecoveryAck | undefined, BrokerError> {
-    return recover === undefined
-      ? Effect.as(this.registry.addSocket(socket, channel), undefined)
-      : this.registry.addRecoveringSocket(socket, channel, recover)
+    if (recover !== undefined) return this.registry.addRecoveringSocket(socket, channel, recover)
+    const added = this.registry.addSocketNow(socket, channel)
+    if (!isFinished(added)) return Effect.as(added, undefined)
+    return Exit.isSuccess(added) ? Exit.succeed(undefined) : Exit.failCause(added.cause)
   }
   channelsOf(socket: ServerSocket): ReadonlySet<string> {
     return this.registry.channelsOf(socket)
   }
   unsubscribe(socket: ServerSocket, channel: string): void {
     this.registry.removeSocket(socket, channel)
+  }
+  publishNow(channel: string, data: unknown): boolean {
+    if (this.broker.immediate === undefined || this.tracing) return false
+    this.broker.immediate.publish(channel, data)
+    return true
   }
   publish(channel: string, data: unknown): Effect.Effect<void, BrokerError> {
     const publish = this.broker.publish(channel, data)

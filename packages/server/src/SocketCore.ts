@@ -83,6 +83,8 @@ export interface SocketHost {
   /**
    * Records a subscription locally and makes sure the broker carries the channel; with a
    * recovery request, also replays what the socket missed and resolves with the answer's data.
+   * Without one the record is made when called, and the result is finished (an `Exit`)
+   * when nothing was left to wait for.
    */
   subscribe(
     socket: SocketCore,
@@ -94,6 +96,8 @@ export interface SocketHost {
   /** Removes a subscription locally at once (deliveries stop now); the broker catches up later. */
   unsubscribe(socket: SocketCore, channel: string): void
   publish(channel: string, data: unknown): Effect.Effect<void, BrokerError>
+  /** Publishes now when the broker can (`BrokerShape.immediate`, no tracer): false when `publish` must be run instead. */
+  publishNow(channel: string, data: unknown): boolean
   scheduleUncork(socket: SocketCore): void
   /** Counts a publication dropped for a slow consumer. */
   droppedPublication(socket: SocketCore): void

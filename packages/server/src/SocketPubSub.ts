@@ -11,10 +11,11 @@ import {
   type InboundPacket,
   InvalidActionError
 } from "@effect-socketcluster/protocol"
-import { Effect } from "effect"
+import { Effect, Exit } from "effect"
 import { publishing } from "./Congestion.js"
+import { isFinished } from "./Finished.js"
 import type { Frame } from "./Frame.js"
-import { decodeRecoverRequest } from "./Recovery.js"
+import { decodeRecoverRequest, type RecoveryAck } from "./Recovery.js"
 import { hasCid, resumeIfDue, type SocketCore } from "./SocketCore.js"
 import { encode, queueBatch, respond, sendObject, writePublication } from "./SocketWriter.js"
 import { toWireError } from "./WireError.js"
@@ -80,23 +81,29 @@ export function subscribe(
       answer(error)
       return undefined
     }
-    return host.subscribe(s, packet.channel, decodeRecoverRequest(req.data)).pipe(
+    const failed = (cause: BrokerError): void => {
+      host.unsubscribe(s, packet.channel)
+      const error = new BrokerError({
+        message: `Failed to subscribe socket to the ${packet.channel} channel - ${cause.message}`
+      })
+      s.emitError(error)
+      answer(error)
+    }
+    const subscribed = (recovery: RecoveryAck | undefined): void => {
+      if (!s.channels.has(packet.channel)) return
+      host.relay(s, { _tag: "Subscribe", channel: packet.channel, options })
+      answer(undefined, recovery)
+    }
+    const added = host.subscribe(s, packet.channel, decodeRecoverRequest(req.data))
+    // The broker already carries the channel, or subscribed at once: answer now, no fiber.
+    if (isFinished(added) && Exit.isSuccess(added)) {
+      subscribed(added.value)
+      return undefined
+    }
+    return added.pipe(
       Effect.matchEffect({
-        onFailure: (cause) =>
-          Effect.sync(() => {
-            host.unsubscribe(s, packet.channel)
-            const error = new BrokerError({
-              message: `Failed to subscribe socket to the ${packet.channel} channel - ${cause.message}`
-            })
-            s.emitError(error)
-            answer(error)
-          }),
-        onSuccess: (recovery) =>
-          Effect.sync(() => {
-            if (!s.channels.has(packet.channel)) return
-            host.relay(s, { _tag: "Subscribe", channel: packet.channel, options })
-            answer(undefined, recovery)
-          })
+        onFailure: (cause) => Effect.sync(() => failed(cause)),
+        onSuccess: (recovery) => Effect.sync(() => subscribed(recovery))
       })
     )
   }
@@ -161,6 +168,15 @@ export function publish(
   // socket from being read until the congestion clears (see `Congestion`).
   const bytes = s.packetBytes
   const start = (): Effect.Effect<void> | undefined => {
+    // An in-process broker takes it at once (deliveries inside the call, as in runFork
+    // below, so a congested subscriber holds this socket back): answered now, no fiber.
+    publishing.socket = s
+    const published = host.publishNow(channel, req.data)
+    publishing.socket = undefined
+    if (published) {
+      respond(s, cid, undefined, req.ackData)
+      return undefined
+    }
     if (
       s.publishesInFlight >= host.options.maxPendingInboundRpcs ||
       s.publishBytesInFlight >= host.options.maxQueuedInboundBytes

@@ -111,4 +111,41 @@ describe("finished work is settled at once", () => {
       assert.isTrue(warnings.some((w) => w.includes("a bug in a handler")))
     })
   )
+
+  it.live("with the memory broker and finished middleware, subscribe, publish and an RPC fork no fiber", () =>
+    Effect.gen(function* () {
+      const server = yield* startServer()
+      // Middleware and a handler written the way the CLI's are: they answer with Exits.
+      yield* server.addMiddleware("subscribe", (req) =>
+        req.channel.startsWith("private/")
+          ? Effect.fail(new ApplicationError({ name: "No", message: "no" }))
+          : Effect.void
+      )
+      yield* server.addMiddleware("publishIn", () => Effect.void)
+      yield* server.handle("echo", (data) => Effect.succeed(data))
+      const c = yield* handshaken(server)
+      // Counts the fibers the server starts from here on, through its own runFork.
+      const runFork = server.runFork.bind(server)
+      let forks = 0
+      server.runFork = (effect) => {
+        forks++
+        return runFork(effect)
+      }
+      c.send('{"event":"#subscribe","data":{"channel":"fresh"},"cid":2}')
+      assert.isUndefined((yield* answerTo(c, 2)).error)
+      c.send('{"event":"#publish","data":{"channel":"fresh","data":{"n":1}},"cid":3}')
+      assert.isUndefined((yield* answerTo(c, 3)).error)
+      yield* c.waitFor((f) => f.includes('"#publish"') && f.includes('{"n":1}'))
+      c.send('{"event":"echo","data":"e","cid":4}')
+      assert.strictEqual((yield* answerTo(c, 4)).data, "e")
+      c.send('{"event":"#subscribe","data":{"channel":"private/x"},"cid":5}')
+      assert.deepStrictEqual((yield* answerTo(c, 5)).error, { name: "No", message: "no" })
+      assert.strictEqual(forks, 0)
+      // An asynchronous handler still gets its fiber.
+      yield* server.handle("later", (data) => Effect.succeed(data).pipe(Effect.delay("1 millis")))
+      c.send('{"event":"later","data":"l","cid":6}')
+      assert.strictEqual((yield* answerTo(c, 6)).data, "l")
+      assert.strictEqual(forks, 1)
+    })
+  )
 })
