@@ -8,39 +8,45 @@
 // (the runner's --cpu-prof: profiles of the measured phases only, not of start-up)
 // When stdin closes (the runner went away) the target exits, so no server outlives a run.
 "use strict"
-const readline = require("node:readline")
+// Under node:cluster (the CLI's --workers) the workers inherit this preload and the
+// primary's stdin; only the process the runner started answers.
+if (!require("node:cluster").isWorker) start()
 
-const lines = readline.createInterface({ input: process.stdin })
-lines.on("line", (line) => {
-  const command = line.trim()
-  if (command === "cpu") {
-    answer({ cpu: process.cpuUsage() })
-  } else if (command === "mem") {
-    if (typeof global.gc === "function") {
-      global.gc()
-      global.gc()
+function start() {
+  const readline = require("node:readline")
+
+  const lines = readline.createInterface({ input: process.stdin })
+  lines.on("line", (line) => {
+    const command = line.trim()
+    if (command === "cpu") {
+      answer({ cpu: process.cpuUsage() })
+    } else if (command === "mem") {
+      if (typeof global.gc === "function") {
+        global.gc()
+        global.gc()
+      }
+      answer({ mem: process.memoryUsage(), gc: typeof global.gc === "function" })
     }
-    answer({ mem: process.memoryUsage(), gc: typeof global.gc === "function" })
-  }
-})
-let session
-lines.on("line", (line) => {
-  const [command, file] = line.trim().split(" ")
-  if (command === "prof-start") {
-    const inspector = require("node:inspector")
-    session ??= new inspector.Session()
-    session.connect()
-    session.post("Profiler.enable", () => session.post("Profiler.start", () => answer({ profiling: true })))
-  } else if (command === "prof-stop") {
-    session.post("Profiler.stop", (error, result) => {
-      if (!error) require("node:fs").writeFileSync(file, JSON.stringify(result.profile))
-      session.disconnect()
-      answer({ profiled: error ? String(error) : file })
-    })
-  }
-})
-lines.on("close", () => process.exit(0))
+  })
+  let session
+  lines.on("line", (line) => {
+    const [command, file] = line.trim().split(" ")
+    if (command === "prof-start") {
+      const inspector = require("node:inspector")
+      session ??= new inspector.Session()
+      session.connect()
+      session.post("Profiler.enable", () => session.post("Profiler.start", () => answer({ profiling: true })))
+    } else if (command === "prof-stop") {
+      session.post("Profiler.stop", (error, result) => {
+        if (!error) require("node:fs").writeFileSync(file, JSON.stringify(result.profile))
+        session.disconnect()
+        answer({ profiled: error ? String(error) : file })
+      })
+    }
+  })
+  lines.on("close", () => process.exit(0))
 
-function answer(value) {
-  process.stdout.write(`@stats ${JSON.stringify(value)}\n`)
+  function answer(value) {
+    process.stdout.write(`@stats ${JSON.stringify(value)}\n`)
+  }
 }

@@ -1,0 +1,118 @@
+/**
+ * Many cores (issue 20): fan-out deliveries/s of the CLI with `--workers 2` on a Redis
+ * broker against one CLI process on the memory broker, interleaved (A B, A B, …), each
+ * on a fresh process and, for the workers, a fresh `redis-server`. Both run unpinned (the
+ * workers need both cores); the load generator is this process. Uses the fan-out scenario
+ * of the main benchmark (N subscribers spread by node:cluster over the workers, one
+ * publisher, 20 publications in flight) and reports its max deliveries/s and p50 latency.
+ * Not a test and not in CI.
+ *
+ *   pnpm bench:workers [--rounds 3] [--subscribers 2000] [--quick]
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { writeFileSync } from "node:fs"
+import * as net from "node:net"
+import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
+import { median } from "../loadgen/percentile.js"
+import { fanOutScenario } from "../scenarios/fan-out.js"
+import { startTarget } from "../target-process.js"
+import { prepareCli } from "../targets/cli.js"
+import { isUnavailable } from "../targets/index.js"
+
+const { values: flags } = parseArgs({
+  options: {
+    rounds: { type: "string", default: "3" },
+    subscribers: { type: "string", default: "2000" },
+    quick: { type: "boolean", default: false },
+    name: { type: "string", default: "workers" }
+  }
+})
+const resultsDir = fileURLToPath(new URL("../../results/", import.meta.url))
+const redisServer = "/usr/bin/redis-server"
+const log = (line: string): void => {
+  process.stdout.write(`${line}\n`)
+}
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+/** A throw-away redis-server (no persistence) on a free port, ready when it says so. */
+const startRedis = async (): Promise<{ readonly url: string; readonly process: ChildProcess }> => {
+  const port = await freePort()
+  const proc = spawn(redisServer, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdio: ["ignore", "pipe", "inherit"]
+  })
+  await new Promise<void>((resolve, reject) => {
+    proc.stdout?.on("data", (chunk: Buffer) => {
+      if (chunk.toString().includes("Ready to accept connections")) resolve()
+    })
+    proc.once("exit", (code) => reject(new Error(`redis-server exited (${code})`)))
+  })
+  return { url: `redis://127.0.0.1:${port}`, process: proc }
+}
+
+const main = async (): Promise<void> => {
+  const launch = prepareCli()
+  if (isUnavailable(launch)) throw new Error(`CLI: ${launch.unavailable}`)
+  const subscribers = Number(flags.subscribers)
+  const scenario = fanOutScenario(subscribers, Math.max(1, Math.round(20000 / subscribers)))
+  const results: Record<"single" | "workers", Array<{ deliveries: number; p50: number }>> = { single: [], workers: [] }
+  for (let round = 1; round <= Number(flags.rounds); round++) {
+    for (const mode of ["single", "workers"] as const) {
+      const redis = mode === "workers" ? await startRedis() : undefined
+      const server = await startTarget(
+        redis === undefined ? launch : { args: [...launch.args, "--workers", "2"], env: { BROKER_URL: redis.url } },
+        null
+      )
+      try {
+        // The first worker said "listening"; give the second one time to start too.
+        if (mode === "workers") await new Promise((resolve) => setTimeout(resolve, 3000))
+        const run = await scenario.run(server, { quick: flags.quick === true, protocol: 1 })
+        const { lost, duplicated, reordered } = run.integrity
+        if (lost + duplicated + reordered > 0)
+          throw new Error(`${mode}: lost ${lost}, duplicated ${duplicated}, reordered ${reordered}`)
+        const figures = {
+          deliveries: run.metrics.deliveriesPerSecond ?? Number.NaN,
+          p50: run.metrics.latencyP50Ms ?? Number.NaN
+        }
+        results[mode].push(figures)
+        log(
+          `[round ${round}] ${mode}: ${Math.round(figures.deliveries)} deliveries/s, p50 ${figures.p50.toFixed(2)} ms`
+        )
+      } finally {
+        await server.stop()
+        redis?.process.kill("SIGKILL")
+      }
+    }
+  }
+  const single = median(results.single.map((r) => r.deliveries))
+  const workers = median(results.workers.map((r) => r.deliveries))
+  const ratio = workers / single
+  const markdown = [
+    `Date: ${new Date().toISOString()} · Node ${process.version} · ${subscribers.toLocaleString("en-US")} subscribers, one publisher, 20 publications in flight · unpinned`,
+    "",
+    `Command: \`pnpm bench:workers ${process.argv.slice(2).join(" ")}\` (medians of ${results.single.length} interleaved rounds)`,
+    "",
+    "| figure | CLI, 1 process, memory broker | CLI, `--workers 2`, Redis | workers ÷ single |",
+    "|---|---:|---:|---:|",
+    `| max deliveries/s | ${Math.round(single).toLocaleString("en-US")} | ${Math.round(workers).toLocaleString("en-US")} | ${ratio.toFixed(2)}× (target ≥ 1.5×: ${ratio >= 1.5 ? "met" : "MISSED"}) |`,
+    `| latency p50 at ${Math.max(1, Math.round(20000 / subscribers))} pub/s | ${median(results.single.map((r) => r.p50)).toFixed(2)} ms | ${median(results.workers.map((r) => r.p50)).toFixed(2)} ms | |`,
+    ""
+  ].join("\n")
+  log(`\n${markdown}`)
+  writeFileSync(`${resultsDir}${flags.name}.md`, markdown)
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+  process.exit(2)
+})
