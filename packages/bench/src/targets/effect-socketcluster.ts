@@ -13,8 +13,6 @@ import type { Launch } from "../target-process.js"
 import type { Unavailable } from "./unavailable.js"
 
 const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url))
-const entry = join(repoRoot, "packages/server/examples/start.ts")
-const bundle = join(repoRoot, "packages/bench/.build/effect-socketcluster.mjs")
 
 const findEsbuild = (): string | undefined => {
   const store = join(repoRoot, "node_modules/.pnpm")
@@ -33,12 +31,26 @@ let prepared: Launch | Unavailable | undefined
  * it); unavailable when the entry point does not exist yet or does not build.
  */
 export const prepareEffectSocketcluster = (): Launch | Unavailable => {
-  prepared ??= build()
+  prepared ??= build(repoRoot, "effect-socketcluster")
   return prepared
 }
 
-const build = (): Launch | Unavailable => {
-  if (!existsSync(entry)) return { unavailable: "packages/server/examples/start.ts does not exist yet" }
+/**
+ * The same example from another checkout of this repository (with its own `node_modules`),
+ * named by `BENCH_BASE_TREE`: an A/B of two versions of the server in one interleaved run,
+ * e.g. `git worktree add /tmp/base <commit>` and `BENCH_BASE_TREE=/tmp/base pnpm bench
+ * --targets effect-sc,effect-sc-base`.
+ */
+export const prepareEffectSocketclusterBase = (): Launch | Unavailable => {
+  const tree = process.env.BENCH_BASE_TREE
+  if (tree === undefined || tree === "") return { unavailable: "BENCH_BASE_TREE is not set" }
+  return build(tree, "effect-socketcluster-base")
+}
+
+const build = (tree: string, name: string): Launch | Unavailable => {
+  const entry = join(tree, "packages/server/examples/start.ts")
+  const bundle = join(repoRoot, `packages/bench/.build/${name}.mjs`)
+  if (!existsSync(entry)) return { unavailable: `${entry} does not exist` }
   const esbuild = findEsbuild()
   if (esbuild === undefined) return { unavailable: "esbuild not found under node_modules/.pnpm" }
   mkdirSync(join(repoRoot, "packages/bench/.build"), { recursive: true })

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url"
 import type { Protocol } from "../loadgen/sc-client.js"
 import type { Launch } from "../target-process.js"
 import { prepareCli } from "./cli.js"
-import { prepareEffectSocketcluster } from "./effect-socketcluster.js"
+import { prepareEffectSocketcluster, prepareEffectSocketclusterBase } from "./effect-socketcluster.js"
 import type { Unavailable } from "./unavailable.js"
 
 export type { Unavailable } from "./unavailable.js"
@@ -37,6 +37,13 @@ const withEnv = (launch: Launch | Unavailable, env: Readonly<Record<string, stri
 export const targets: ReadonlyArray<Target> = [
   { id: ours, label: "CLI (dist/main.js)", prepare: prepareCli },
   { id: library, label: "library example", prepare: prepareEffectSocketcluster },
+  {
+    // Another version of the same server (BENCH_BASE_TREE): before/after comparisons in one run.
+    id: "effect-sc-base",
+    label: "effect-socketcluster, base tree",
+    prepare: prepareEffectSocketclusterBase,
+    optional: true
+  },
   {
     // The same server serving v1 only: the A/B of per-connection protocol detection (issue 16).
     id: "effect-sc-v1",
