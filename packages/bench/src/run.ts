@@ -174,9 +174,12 @@ const main = async (): Promise<number> => {
   const failures: Array<string> = []
   const started = performance.now()
   for (let round = 1; round <= rounds; round++) {
+    // Every other round runs the targets in reverse (A B, B A, …), so no target always runs
+    // right after the same one (the load generator's own leftovers, machine drift).
+    const order = round % 2 === 0 ? [...runnable].reverse() : runnable
     for (const [index, scenario] of chosenScenarios.entries()) {
       const report = reports[index]!
-      for (const { target, launch } of runnable) {
+      for (const { target, launch } of order) {
         const run = await runOnce(scenario, target.id, launch, serverCore, round)
         report.runs[target.id]!.push(run)
         const figures = scenario.figures
