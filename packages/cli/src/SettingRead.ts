@@ -1,5 +1,5 @@
 /**
- * Reading one setting with Effect `Config` from the current `ConfigProvider`: any failure
+ * Reading one setting with Effect `Config` from the current `ConfigProvider`: every failure
  * becomes the setting's one-line {@link InvalidSetting}, quoting the raw value it got.
  */
 import { Config, Effect, Option, Schema } from "effect"
@@ -11,7 +11,7 @@ const describeRaw = (name: SettingName) =>
     Effect.orElseSucceed(() => "")
   )
 
-/** Reads one setting; any Config failure becomes the setting's one-line error. */
+/** Reads one setting; every Config failure becomes the setting's one-line error. */
 export const read = <A>(name: SettingName, config: Config.Config<A>): Effect.Effect<A, InvalidSetting> =>
   Effect.catch(config, () =>
     describeRaw(name).pipe(
