@@ -16,6 +16,7 @@
 import { fork } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { monitorEventLoopDelay } from "node:perf_hooks"
+import { getHeapSpaceStatistics } from "node:v8"
 import { Effect } from "effect"
 import * as BrokerMemory from "../src/BrokerMemory.js"
 import * as SCServer from "../src/SCServer.js"
@@ -96,12 +97,16 @@ const soak = (server: SCServer.SCServerCore) =>
     const started = Date.now()
     const gc = (globalThis as { gc?: () => void }).gc
     const header =
-      "| t (s) | sockets | RSS MiB | heap used / total MiB | external MiB | ELD p50 ms | ELD p99 ms | ELD max ms | churned | closed unexpectedly | failed reconnections | published | delivered | lost | RPC p99 ms |"
+      "| t (s) | sockets | RSS MiB | heap used / total MiB | old space used / size MiB | new space MiB | external MiB | ELD p50 ms | ELD p99 ms | ELD max ms | churned | closed unexpectedly | failed reconnections | published | delivered | lost | RPC p99 ms |"
     console.log(header)
     const times: Array<number> = []
     const rss: Array<number> = []
     const heap: Array<number> = []
+    const heapTotal: Array<number> = []
     const external: Array<number> = []
+    // Which V8 space holds the committed memory tells a leak (used grows) from fragmentation
+    // or a young generation that grew under churn (size grows, used does not).
+    const space = (name: string) => getHeapSpaceStatistics().find((s) => s.space_name === name)
     while (Date.now() - started < duration * 1000) {
       await pause(interval * 1000)
       const s = await stats()
@@ -117,9 +122,13 @@ const soak = (server: SCServer.SCServerCore) =>
         times.push(t / 3600)
         rss.push(memory.rss / 1024 / 1024)
         heap.push(memory.heapUsed / 1024 / 1024)
+        heapTotal.push(memory.heapTotal / 1024 / 1024)
         external.push(memory.external / 1024 / 1024)
       }
-      const row = `| ${Math.round(t)} | ${server.clientsCount} | ${mib(memory.rss)} | ${mib(memory.heapUsed)} / ${mib(memory.heapTotal)} | ${mib(memory.external)} | ${eld} | ${s.churned} | ${s.closedUnexpectedly} | ${s.churnFailed} | ${s.published} | ${s.received} | ${s.lost} | ${s.rpcP99.toFixed(1)} |`
+      const old = space("old_space")
+      const young = space("new_space")
+      const spaces = `${mib(old?.space_used_size ?? 0)} / ${mib(old?.space_size ?? 0)} | ${mib(young?.space_size ?? 0)}`
+      const row = `| ${Math.round(t)} | ${server.clientsCount} | ${mib(memory.rss)} | ${mib(memory.heapUsed)} / ${mib(memory.heapTotal)} | ${spaces} | ${mib(memory.external)} | ${eld} | ${s.churned} | ${s.closedUnexpectedly} | ${s.churnFailed} | ${s.published} | ${s.received} | ${s.lost} | ${s.rpcP99.toFixed(1)} |`
       rows.push(row)
       console.log(row)
     }
@@ -137,7 +146,7 @@ const soak = (server: SCServer.SCServerCore) =>
       `published ${final.published}, acked ${final.publishAcked}, ack errors ${final.publishErrors}; delivered ${final.received}; lost ${final.lost + final.behind} (gaps ${final.lost}, never arrived ${final.behind}); out of order ${final.outOfOrder}`,
       `server counters: dropped publications ${server.counters.droppedPublications}, slow-consumer disconnects ${server.counters.slowConsumerDisconnects}`,
       `RPC sent ${final.rpcSent}, answered ${final.rpcAnswered}, errors ${final.rpcErrors}, abandoned by churn ${final.rpcAbandoned}, unanswered ${final.pendingRpcs}`,
-      `slope after ${warmup} s (least squares over ${times.length} samples): RSS ${slope(times, rss).toFixed(2)} MiB/h, heap used ${slope(times, heap).toFixed(2)} MiB/h, external ${slope(times, external).toFixed(2)} MiB/h`
+      `slope after ${warmup} s (least squares over ${times.length} samples): RSS ${slope(times, rss).toFixed(2)} MiB/h, heap used ${slope(times, heap).toFixed(2)} MiB/h, heap total ${slope(times, heapTotal).toFixed(2)} MiB/h, external ${slope(times, external).toFixed(2)} MiB/h`
     ]
     for (const line of summary) console.log(line)
     if (out !== "") writeFileSync(out, [header, headerRule(header), ...rows, "", ...summary, ""].join("\n"))
