@@ -51,6 +51,9 @@ export const serverOptions = (settings: Settings): SCServer.SCServerOptions => {
     pingTimeout: settings.pingTimeout,
     ackTimeout: settings.ackTimeout,
     maxPayload: settings.maxPayload,
+    outboundHighWaterMark: settings.outboundHighWaterMark,
+    slowConsumerTimeout: settings.slowConsumerTimeout,
+    slowConsumerPolicy: settings.slowConsumerPolicy,
     authAlgorithm: auth.algorithm,
     ...(auth._tag === "Secret"
       ? { authKey: auth.key }

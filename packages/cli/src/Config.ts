@@ -39,6 +39,12 @@ export interface Settings {
   readonly pingTimeout: number
   readonly ackTimeout: number
   readonly maxPayload: number
+  /** Bytes buffered for a subscriber above which it is congested (server `outboundHighWaterMark`). */
+  readonly outboundHighWaterMark: number
+  /** ms a subscriber may stay congested before the policy applies (server `slowConsumerTimeout`). */
+  readonly slowConsumerTimeout: number
+  /** What a stalled subscriber gets (server `slowConsumerPolicy`). */
+  readonly slowConsumerPolicy: "dropPublications" | "disconnect"
   readonly logLevel: LogLevel.LogLevel
   readonly logFormat: "json" | "pretty"
   readonly drainPeriod: number
@@ -86,6 +92,14 @@ export const readSettings: Effect.Effect<Settings, InvalidSetting> = Effect.gen(
   }
   const ackTimeout = yield* int("ackTimeout", 0, 2 ** 31 - 1, 10000)
   const maxPayload = yield* int("maxPayload", 1, Number.MAX_SAFE_INTEGER, 16 * 1024 * 1024)
+  const outboundHighWaterMark = yield* int("outboundHighWaterMark", 1, Number.MAX_SAFE_INTEGER, 4 * 1024 * 1024)
+  const slowConsumerTimeout = yield* int("slowConsumerTimeout", 1, 2 ** 31 - 1, 5000)
+  const slowConsumerPolicy = yield* read(
+    "slowConsumerPolicy",
+    Config.schema(Schema.Literals(["drop", "disconnect"]), settingSpecs.slowConsumerPolicy.env).pipe(
+      Config.withDefault("drop" as const)
+    )
+  )
   const logLevel = yield* read(
     "logLevel",
     Config.schema(
@@ -123,6 +137,9 @@ export const readSettings: Effect.Effect<Settings, InvalidSetting> = Effect.gen(
     pingTimeout,
     ackTimeout,
     maxPayload,
+    outboundHighWaterMark,
+    slowConsumerTimeout,
+    slowConsumerPolicy: slowConsumerPolicy === "drop" ? "dropPublications" : "disconnect",
     logLevel: LogLevels[logLevel],
     logFormat,
     drainPeriod,

@@ -39,6 +39,11 @@ const logEvent = (event: Events.ServerEvent): Effect.Effect<void> => {
       return Effect.logInfo("bad auth token", { error: errorText(event.info.authError) }).pipe(
         Effect.annotateLogs({ socketId: event.socket.id })
       )
+    case "SlowConsumer":
+      // The one line an operator needs for a subscriber that fell behind: who, and what it lost.
+      return Effect.logWarning("slow consumer", { phase: event.phase, dropped: event.dropped }).pipe(
+        Effect.annotateLogs({ socketId: event.socket.id })
+      )
     case "Warning":
       return Effect.logWarning(errorText(event.error))
     case "Error":
@@ -62,6 +67,7 @@ const levelOf = (event: Events.ServerEvent): LogLevel.LogLevel | undefined => {
     case "BadSocketAuthToken":
     case "Notice":
       return "Info"
+    case "SlowConsumer":
     case "Warning":
       return "Warn"
     case "Error":

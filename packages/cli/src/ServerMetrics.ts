@@ -39,6 +39,17 @@ const slowConsumerDisconnects = Metric.counter("slow_consumer_disconnects_total"
   description: "Sockets closed with 4010 for buffering too much outbound data",
   incremental: true
 })
+const publisherHolds = Metric.counter("publisher_holds_total", {
+  description: "Times a publishing socket stopped being read because its publications reached a congested subscriber",
+  incremental: true
+})
+const slowConsumersTotal = Metric.counter("slow_consumers_total", {
+  description: "Subscribers that stayed congested for slowConsumerTimeout and got the slow-consumer policy",
+  incremental: true
+})
+const slowConsumers = Metric.gauge("slow_consumers", {
+  description: "Subscribers stalled now (the slow-consumer policy applies to them until they drain)"
+})
 const handshakesTotal = Metric.counter("handshakes_total", {
   description: "WebSocket connections accepted (handshakes started)",
   incremental: true
@@ -178,6 +189,8 @@ export class ServerMetrics {
   /** Wires the metrics to `server`; returns the function that unwires them. */
   attach(server: SCServer.SCServerCore): () => void {
     const ctx = this.context
+    // The sockets between a `SlowConsumer` "Stalled" event and the one that ends the episode.
+    const stalled = new Set<string>()
     const registrations = [
       Metric.registerUnsafe(
         connections,
@@ -239,6 +252,16 @@ export class ServerMetrics {
         counterOf(() => server.counters.slowConsumerDisconnects)
       ),
       Metric.registerUnsafe(
+        publisherHolds,
+        ctx,
+        counterOf(() => server.counters.publisherHolds)
+      ),
+      Metric.registerUnsafe(
+        slowConsumers,
+        ctx,
+        gaugeOf(() => stalled.size)
+      ),
+      Metric.registerUnsafe(
         handshakesTotal,
         ctx,
         counterOf(() => server.counters.handshakes)
@@ -272,6 +295,7 @@ export class ServerMetrics {
     // Touch the event-driven series so they are exported (as 0) before the first event.
     connectionsTotal.updateUnsafe(0, ctx)
     disconnectionsTotal.updateUnsafe(0, ctx)
+    slowConsumersTotal.updateUnsafe(0, ctx)
     const handshakeStarts = new Map<string, number>()
     const unlisten = server.hub.listen((event) => {
       switch (event._tag) {
@@ -288,6 +312,12 @@ export class ServerMetrics {
         case "Closure":
           handshakeStarts.delete(event.socket.id)
           disconnectionsTotal.updateUnsafe(1, ctx)
+          break
+        case "SlowConsumer":
+          if (event.phase === "Stalled") {
+            stalled.add(event.socket.id)
+            slowConsumersTotal.updateUnsafe(1, ctx)
+          } else stalled.delete(event.socket.id)
           break
         case "BadSocketAuthToken":
           Metric.withAttributes(authFailures, { error: errorName(event.info.authError) }).updateUnsafe(1, ctx)

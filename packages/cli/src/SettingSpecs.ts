@@ -90,6 +90,27 @@ export const settingSpecs = {
     "16777216",
     "Largest inbound message; larger ones close the socket (1009)"
   ),
+  outboundHighWaterMark: spec(
+    "outbound-high-water-mark",
+    "OUTBOUND_HIGH_WATER_MARK",
+    "bytes, an integer >= 1",
+    "4194304",
+    "A subscriber buffering more is congested: the clients publishing to it are read no faster than it drains"
+  ),
+  slowConsumerTimeout: spec(
+    "slow-consumer-timeout",
+    "SLOW_CONSUMER_TIMEOUT",
+    "milliseconds, an integer >= 1",
+    "5000",
+    "A subscriber congested this long is stalled: it gets the slow-consumer policy until it drains"
+  ),
+  slowConsumerPolicy: spec(
+    "slow-consumer-policy",
+    "SLOW_CONSUMER_POLICY",
+    "drop or disconnect",
+    "drop",
+    "What a stalled subscriber gets: drop (its publications are skipped, counted) or disconnect (close 4010)"
+  ),
   logLevel: spec(
     "log-level",
     "LOG_LEVEL",

@@ -1,38 +1,7 @@
 import { Effect } from "effect"
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import * as Logging from "../src/Logging.js"
-import { connectClient, invoke, startApp, subscribe, type TestApp } from "./harness.js"
-
-interface LogLine {
-  readonly message: unknown
-  readonly level: string
-  readonly annotations: Readonly<Record<string, unknown>>
-}
-
-// Collects the JSON log lines written to console.log and resolves waiters on a match.
-const captureLogs = () => {
-  const lines: Array<LogLine> = []
-  const raw: Array<string> = []
-  const waiters: Array<{ readonly test: (line: LogLine) => boolean; readonly resolve: (line: LogLine) => void }> = []
-  const spy = vi.spyOn(console, "log").mockImplementation((text: unknown) => {
-    raw.push(String(text))
-    const line = JSON.parse(String(text)) as LogLine
-    lines.push(line)
-    for (const w of waiters.splice(0)) {
-      if (w.test(line)) w.resolve(line)
-      else waiters.push(w)
-    }
-  })
-  const waitFor = (test: (line: LogLine) => boolean): Promise<LogLine> =>
-    new Promise((resolve) => {
-      const found = lines.find(test)
-      if (found !== undefined) return resolve(found)
-      waiters.push({ test, resolve })
-    })
-  return { lines, raw, waitFor, restore: () => spy.mockRestore() }
-}
-
-const text = (line: LogLine): string => (Array.isArray(line.message) ? String(line.message[0]) : String(line.message))
+import { captureLogs, connectClient, invoke, startApp, subscribe, type TestApp, logText as text } from "./harness.js"
 
 describe("logging", () => {
   let logs: ReturnType<typeof captureLogs>

@@ -5,6 +5,7 @@
 import { createRequire } from "node:module"
 import { BrokerMemory } from "@effect-socketcluster/server"
 import { Effect, Exit, Layer, Scope } from "effect"
+import { vi } from "vitest"
 import * as App from "../src/App.js"
 import { type Settings, settingsFrom } from "../src/Config.js"
 import * as Logging from "../src/Logging.js"
@@ -142,3 +143,37 @@ export const sampleValue = (
   labels: Readonly<Record<string, string>> = {}
 ): number =>
   samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value ?? 0
+
+/** One JSON log line (`Logger.consoleJson`). */
+export interface LogLine {
+  readonly message: unknown
+  readonly level: string
+  readonly annotations: Readonly<Record<string, unknown>>
+}
+
+/** Collects the JSON log lines written to console.log and resolves waiters on a match. */
+export const captureLogs = () => {
+  const lines: Array<LogLine> = []
+  const raw: Array<string> = []
+  const waiters: Array<{ readonly test: (line: LogLine) => boolean; readonly resolve: (line: LogLine) => void }> = []
+  const spy = vi.spyOn(console, "log").mockImplementation((text: unknown) => {
+    raw.push(String(text))
+    const line = JSON.parse(String(text)) as LogLine
+    lines.push(line)
+    for (const w of waiters.splice(0)) {
+      if (w.test(line)) w.resolve(line)
+      else waiters.push(w)
+    }
+  })
+  const waitFor = (test: (line: LogLine) => boolean): Promise<LogLine> =>
+    new Promise((resolve) => {
+      const found = lines.find(test)
+      if (found !== undefined) return resolve(found)
+      waiters.push({ test, resolve })
+    })
+  return { lines, raw, waitFor, restore: () => spy.mockRestore() }
+}
+
+/** A log line's message text (the first part when the line has extra parts). */
+export const logText = (line: LogLine): string =>
+  Array.isArray(line.message) ? String(line.message[0]) : String(line.message)
