@@ -12,7 +12,7 @@
 import { Samples } from "../loadgen/percentile.js"
 import { openClient, openClients } from "../loadgen/sc-client.js"
 import { addTracker, emptyIntegrity, SequenceTracker } from "../loadgen/sequence-tracker.js"
-import { Countdown, delay, type Scenario } from "./scenario.js"
+import { Countdown, delay, loadCpuMicros, loadNote, type Scenario } from "./scenario.js"
 
 export const fanOutScenario = (subscribers: number, ratePerSecond: number): Scenario => ({
   id: `fan-out-${subscribers}`,
@@ -68,12 +68,14 @@ export const fanOutScenario = (subscribers: number, ratePerSecond: number): Scen
     }
     const deliveredBefore = deliveries.count
     const cpuBefore = await target.cpuMicros()
+    const loadBefore = loadCpuMicros()
     const started = performance.now()
     pump()
     await delay(quick ? 1000 : 3000)
     open = false
     await deliveries.reach(published * subscribers, 10000)
     const seconds = (performance.now() - started) / 1000
+    const load = loadCpuMicros() - loadBefore
     const cpuAfter = await target.cpuMicros()
     const delivered = deliveries.count - deliveredBefore
 
@@ -89,7 +91,7 @@ export const fanOutScenario = (subscribers: number, ratePerSecond: number): Scen
         cpuPerDeliveryMicros: (cpuAfter - cpuBefore) / delivered
       },
       integrity,
-      notes: []
+      notes: [loadNote("max-rate", load, seconds, delivered, "delivery")]
     }
   }
 })

@@ -8,7 +8,7 @@
  */
 import { openClient, openClients } from "../loadgen/sc-client.js"
 import { addTracker, emptyIntegrity, SequenceTracker } from "../loadgen/sequence-tracker.js"
-import { Countdown, delay, type Scenario } from "./scenario.js"
+import { Countdown, delay, loadCpuMicros, loadNote, type Scenario } from "./scenario.js"
 
 const sockets = 1000
 const channelsPerSocket = 10
@@ -43,6 +43,7 @@ export const manyChannelsScenario: Scenario = {
 
     const memoryBefore = await target.memory()
     const cpuBefore = await target.cpuMicros()
+    const loadBefore = loadCpuMicros()
     const started = performance.now()
     let nextChannel = 0
     const subscriber = async (): Promise<void> => {
@@ -53,6 +54,7 @@ export const manyChannelsScenario: Scenario = {
     }
     await Promise.all(Array.from({ length: 1000 }, subscriber))
     const subscribeSeconds = (performance.now() - started) / 1000
+    const subscribeLoad = loadCpuMicros() - loadBefore
     const cpuAfter = await target.cpuMicros()
     const memoryAfter = await target.memory()
 
@@ -68,12 +70,14 @@ export const manyChannelsScenario: Scenario = {
         published++
       }
     }
+    const publishLoadBefore = loadCpuMicros()
     const publishStarted = performance.now()
     pump()
     await delay(quick ? 1000 : 3000)
     open = false
     await deliveries.reach(published, 10000)
     const publishSeconds = (performance.now() - publishStarted) / 1000
+    const publishLoad = loadCpuMicros() - publishLoadBefore
 
     const integrity = emptyIntegrity()
     for (const [channel, tracker] of trackers.entries()) addTracker(integrity, tracker, publishedPerChannel[channel]!)
@@ -89,7 +93,10 @@ export const manyChannelsScenario: Scenario = {
         deliveriesPerSecond: deliveries.count / publishSeconds
       },
       integrity,
-      notes: []
+      notes: [
+        loadNote("subscribe", subscribeLoad, subscribeSeconds, channels, "subscribe"),
+        loadNote("publish", publishLoad, publishSeconds, deliveries.count, "delivery")
+      ]
     }
   }
 }

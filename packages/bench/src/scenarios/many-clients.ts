@@ -18,7 +18,7 @@
 import { Samples } from "../loadgen/percentile.js"
 import { openClients } from "../loadgen/sc-client.js"
 import { addTracker, emptyIntegrity, SequenceTracker } from "../loadgen/sequence-tracker.js"
-import { Countdown, delay, type Scenario } from "./scenario.js"
+import { Countdown, delay, loadCpuMicros, loadNote, type Scenario } from "./scenario.js"
 
 const sockets = 2000
 const channels = 10000
@@ -67,6 +67,7 @@ export const manyClientsScenario: Scenario = {
     })
 
     const cpuBefore = await target.cpuMicros()
+    const loadBefore = loadCpuMicros()
     const started = performance.now()
     let next = 0
     const subscriber = async (): Promise<void> => {
@@ -79,6 +80,7 @@ export const manyClientsScenario: Scenario = {
     }
     await Promise.all(Array.from({ length: subscribesInFlight }, subscriber))
     const subscribeSeconds = (performance.now() - started) / 1000
+    const subscribeLoad = loadCpuMicros() - loadBefore
     const cpuAfter = await target.cpuMicros()
 
     const publishedPerChannel = new Uint32Array(channels)
@@ -108,12 +110,14 @@ export const manyClientsScenario: Scenario = {
     }
     const deliveredBefore = deliveries.count
     const publishCpuBefore = await target.cpuMicros()
+    const publishLoadBefore = loadCpuMicros()
     const publishStarted = performance.now()
     pump()
     await delay(quick ? 1000 : 3000)
     open = false
     await deliveries.reach(2 * published, 10000)
     const publishSeconds = (performance.now() - publishStarted) / 1000
+    const publishLoad = loadCpuMicros() - publishLoadBefore
     const publishCpuAfter = await target.cpuMicros()
     const delivered = deliveries.count - deliveredBefore
 
@@ -131,7 +135,10 @@ export const manyClientsScenario: Scenario = {
         cpuPerDeliveryMicros: (publishCpuAfter - publishCpuBefore) / delivered
       },
       integrity,
-      notes: []
+      notes: [
+        loadNote("subscribe", subscribeLoad, subscribeSeconds, 2 * channels, "subscribe"),
+        loadNote("publish", publishLoad, publishSeconds, delivered, "delivery")
+      ]
     }
   }
 }

@@ -35,7 +35,13 @@ function start() {
       const inspector = require("node:inspector")
       session ??= new inspector.Session()
       session.connect()
-      session.post("Profiler.enable", () => session.post("Profiler.start", () => answer({ profiling: true })))
+      // 100 µs between samples (V8's default is 1 ms): a measured phase of a second or two
+      // otherwise yields too few samples to rank functions that cost a few percent.
+      session.post("Profiler.enable", () =>
+        session.post("Profiler.setSamplingInterval", { interval: 100 }, () =>
+          session.post("Profiler.start", () => answer({ profiling: true }))
+        )
+      )
     } else if (command === "prof-stop") {
       session.post("Profiler.stop", (error, result) => {
         if (!error) require("node:fs").writeFileSync(file, JSON.stringify(result.profile))
