@@ -104,11 +104,38 @@ const invalid = (event: string, cid: Cid | undefined, data: unknown, reason: str
   reason
 })
 
+/**
+ * The object form every client sends (`{channel: string, …}`), recognised without running
+ * a Schema decoder per packet: what the decoders accept for it, they accept (any other
+ * data still goes through them). A subscribe or publish costs ~10 µs of server CPU, and
+ * the decoders were ~7 % of it.
+ */
+const withChannel = (data: unknown): data is Readonly<Record<string, unknown>> & { readonly channel: string } =>
+  typeof data === "object" &&
+  data !== null &&
+  !Array.isArray(data) &&
+  typeof (data as { channel?: unknown }).channel === "string"
+
+const subscribeWith = (
+  cid: Cid | undefined,
+  channel: string,
+  options: Readonly<Record<string, unknown>>
+): InboundPacket => ({
+  _tag: "Subscribe",
+  cid,
+  channel,
+  waitForAuth: Boolean(options.waitForAuth),
+  data: options.data,
+  batch: Boolean(options.batch),
+  options
+})
+
 const classifyEvent = (packet: Readonly<Record<string, unknown>>, event: string): InboundPacket => {
   const data = packet.data
   switch (event) {
     case "#publish": {
       const cid = cidOf(packet.cid)
+      if (withChannel(data)) return { _tag: "Publish", cid, channel: data.channel, data: data.data }
       const checked = isPublishDataIn(data)
       if (Option.isNone(checked) || !isRecord(data)) {
         return invalid(event, cid, data, "#publish data must be an object with a string channel")
@@ -117,6 +144,7 @@ const classifyEvent = (packet: Readonly<Record<string, unknown>>, event: string)
     }
     case "#subscribe": {
       const cid = cidOf(packet.cid)
+      if (withChannel(data)) return subscribeWith(cid, data.channel, data)
       const checked = isSubscribeDataIn(data)
       if (Option.isNone(checked)) {
         return invalid(event, cid, data, "#subscribe data must be a channel name or an object with a string channel")
@@ -133,16 +161,7 @@ const classifyEvent = (packet: Readonly<Record<string, unknown>>, event: string)
           options: { channel }
         }
       }
-      const options = data
-      return {
-        _tag: "Subscribe",
-        cid,
-        channel: checked.value.channel,
-        waitForAuth: Boolean(options.waitForAuth),
-        data: options.data,
-        batch: Boolean(options.batch),
-        options
-      }
+      return subscribeWith(cid, checked.value.channel, data)
     }
     case "#unsubscribe": {
       const cid = cidOf(packet.cid)

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Schema } from "effect"
+import { Arbitrary, Option, Schema } from "effect"
 import {
   Arbitraries,
   AuthenticateRequest,
@@ -18,6 +18,24 @@ import {
   SubscribeRequest,
   UnsubscribeRequest
 } from "../src/index.js"
+
+// What v14 requires of the data of #subscribe and #publish, as Classify states it.
+const subscribeDataIn = Schema.decodeUnknownOption(
+  Schema.Union([Schema.String, Schema.Struct({ channel: Schema.String })])
+)
+const publishDataIn = Schema.decodeUnknownOption(Schema.Struct({ channel: Schema.String }))
+// Any JSON, and objects whose channel may or may not be a string, with or without other keys.
+const channelData = Arbitrary.schema(
+  Schema.Union([
+    Schema.Json,
+    Schema.Struct({ channel: Schema.Json, data: Schema.optionalKey(Schema.Json) }),
+    Schema.Struct({
+      channel: Schema.String,
+      waitForAuth: Schema.optionalKey(Schema.Json),
+      x: Schema.optionalKey(Schema.Json)
+    })
+  ])
+)
 
 const is = {
   handshake: Schema.is(HandshakeRequest),
@@ -312,6 +330,22 @@ describe("classify: properties", () => {
 
   it.prop("arbitrary JSON never throws and always classifies", [Arbitraries.json], ([value]) => {
     assert.isTrue(isPacketOrBatch(classify(json.decode(json.encode(value)))))
+  })
+
+  // classify recognises `{channel: string}` data directly; the Schema decoders must agree on any data.
+  it.prop("subscribe and publish data: valid exactly when the Schema decoders accept it", [channelData], ([data]) => {
+    const decoded = json.decode(json.encode({ data }))
+    const wire = (decoded as { readonly data?: unknown }).data
+    const subscribeOk = Option.isSome(subscribeDataIn(wire))
+    const publishOk = Option.isSome(publishDataIn(wire))
+    const subscribe = classify({ event: "#subscribe", data: wire, cid: 1 })
+    const publish = classify({ event: "#publish", data: wire, cid: 1 })
+    assert.strictEqual(!isBatch(subscribe) && subscribe._tag === "Subscribe", subscribeOk)
+    assert.strictEqual(!isBatch(publish) && publish._tag === "Publish", publishOk)
+    if (!isBatch(publish) && publish._tag === "Publish") {
+      const value = Option.getOrThrow(publishDataIn(wire))
+      assert.strictEqual(publish.channel, value.channel)
+    }
   })
 
   it.prop("outbound packets round-trip through the codec", [Arbitraries.outboundPacket], ([packet]) => {

@@ -338,12 +338,11 @@ export class ChannelRegistry {
     if (sockets !== undefined) {
       let frame: Frame | undefined
       let failed = false
-      const many = sockets instanceof Set && sockets.size > 1
       const encoded = (): Frame | undefined => {
         if (frame === undefined && !failed) {
           try {
             const out = this.codec().encode({ event: "#publish", data: { channel, data } })
-            frame = many && typeof out === "string" ? new EncodedText(Buffer.from(out)) : out
+            frame = typeof out === "string" ? EncodedText.of(out) : out
           } catch (error) {
             failed = true
             this.onEncodeError(error)

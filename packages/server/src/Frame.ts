@@ -6,9 +6,42 @@
 /**
  * A text frame already encoded to UTF-8: fan-out encodes a publication once and hands
  * the same bytes to every subscriber, so `ws` does not re-encode the string per socket.
+ *
+ * The bytes sit behind a complete, unmasked WebSocket text frame header (RFC 6455 §5.2)
+ * in one allocation: `wire` is the frame as it goes on the TCP socket, so a subscriber's
+ * delivery can be one write of the shared buffer instead of `ws.send` framing it again
+ * (a header allocation and two writes per subscriber).
  */
 export class EncodedText {
-  constructor(readonly bytes: Buffer) {}
+  /** The payload: the UTF-8 text. */
+  readonly bytes: Buffer
+  /** The whole frame: header and payload. */
+  readonly wire: Buffer
+
+  private constructor(wire: Buffer, headerLength: number) {
+    this.wire = wire
+    this.bytes = wire.subarray(headerLength)
+  }
+
+  /** Encodes `text` once, framed as a final, unmasked text frame. */
+  static of(text: string): EncodedText {
+    const length = Buffer.byteLength(text)
+    const header = length < 126 ? 2 : length < 65536 ? 4 : 10
+    const wire = Buffer.allocUnsafe(header + length)
+    wire[0] = 0x81 // FIN, opcode 1 (text)
+    if (length < 126) {
+      wire[1] = length
+    } else if (length < 65536) {
+      wire[1] = 126
+      wire.writeUInt16BE(length, 2)
+    } else {
+      wire[1] = 127
+      wire.writeUInt32BE(Math.floor(length / 2 ** 32), 2)
+      wire.writeUInt32BE(length >>> 0, 6)
+    }
+    wire.write(text, header, "utf8")
+    return new EncodedText(wire, header)
+  }
 }
 
 /** What the socket writer takes: a text frame, a binary frame, or pre-encoded text. */

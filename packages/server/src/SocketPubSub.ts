@@ -27,11 +27,11 @@ export const earlySubscribe = "Cannot subscribe socket to a channel before it ha
 
 export function answerSubscribe(s: SocketCore, packet: SubscribePacket, error: unknown, data?: unknown): void {
   if (!hasCid(packet.cid)) return
+  if (!packet.batch) return respond(s, packet.cid, error, data)
   const obj: Record<string, unknown> = { rid: packet.cid }
   if (error !== undefined) obj.error = toWireError(error)
   else if (data !== undefined) obj.data = data
-  if (packet.batch) queueBatch(s, obj)
-  else sendObject(s, obj)
+  queueBatch(s, obj)
 }
 
 export function refuseSubscribe(s: SocketCore, packet: SubscribePacket, error: InvalidActionError): void {

@@ -4,7 +4,7 @@
  * within one event-loop turn into one system call (`coalesceWrites`), and applies the
  * slow-consumer policy to publications (`writePublication`).
  */
-import type { Cid } from "@effect-socketcluster/protocol"
+import { type Cid, json } from "@effect-socketcluster/protocol"
 import * as Congestion from "./Congestion.js"
 import { EncodedText, type Frame } from "./Frame.js"
 import { SLOW_CONSUMER_CLOSE_CODE } from "./SCSocket.js"
@@ -37,6 +37,16 @@ export function writePublication(s: SocketCore, frame: Frame | undefined): void 
 
 export function respond(s: SocketCore, cid: Cid | undefined, error: unknown, data: unknown): void {
   if (!hasCid(cid)) return
+  // The bare ack of a subscribe, publish or unsubscribe: what the JSON codec would make, without building an object to encode.
+  if (
+    (error === undefined || error === null) &&
+    data === undefined &&
+    typeof cid === "number" &&
+    s.host.codec() === json
+  ) {
+    writeFrame(s, `{"rid":${cid}}`)
+    return
+  }
   const obj: Record<string, unknown> = { rid: cid }
   if (error !== undefined && error !== null) obj.error = toWireError(error)
   if (data !== undefined) obj.data = data
@@ -86,11 +96,22 @@ export function writeFrame(s: SocketCore, frame: Frame): void {
   transmit(s, frame)
 }
 
+interface RawSocket {
+  cork(): void
+  uncork(): void
+  write(chunk: Buffer): boolean
+}
+
+// The TCP socket under `ws` (its own `_socket`), corked for coalescing and written to directly with pre-framed publications.
+const rawSocket = (s: SocketCore): RawSocket | undefined =>
+  (s.ws as unknown as { readonly _socket?: RawSocket | null })._socket ?? undefined
+
 // The write itself: cork on the first frame of this event-loop turn (coalescing), count, send.
 export function transmit(s: SocketCore, frame: Frame): void {
   const ws = s.ws
-  if (s.host.options.coalesceWrites && !s.corked) {
-    const raw = (ws as unknown as { readonly _socket?: { cork(): void } })._socket
+  const options = s.host.options
+  if (options.coalesceWrites && !s.corked) {
+    const raw = rawSocket(s)
     if (raw !== undefined) {
       raw.cork()
       s.corked = true
@@ -104,7 +125,12 @@ export function transmit(s: SocketCore, frame: Frame): void {
     ws.send(frame, TEXT)
   } else if (frame instanceof EncodedText) {
     counters.bytesOut += frame.bytes.length
-    ws.send(frame.bytes, TEXT)
+    // Without permessage-deflate no extension can be negotiated, so the bytes ws.send
+    // would write (an unmasked, uncompressed final frame) are exactly `wire`, which is
+    // shared by every subscriber: one write, no framing per socket.
+    const raw = options.perMessageDeflate === false ? rawSocket(s) : undefined
+    if (raw !== undefined) raw.write(frame.wire)
+    else ws.send(frame.bytes, TEXT)
   } else {
     counters.bytesOut += frame.byteLength
     ws.send(frame, BINARY)
@@ -125,8 +151,7 @@ export function outboundOverflow(s: SocketCore): void {
 export function flush(s: SocketCore): void {
   if (!s.corked) return
   s.corked = false
-  const raw = (s.ws as unknown as { readonly _socket?: { uncork(): void } })._socket
-  raw?.uncork()
+  rawSocket(s)?.uncork()
 }
 
 export function releaseHeld(s: SocketCore): void {
