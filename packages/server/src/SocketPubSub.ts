@@ -15,6 +15,7 @@ import { Effect, Exit } from "effect"
 import { publishing } from "./Congestion.js"
 import { isFinished } from "./Finished.js"
 import type { Frame } from "./Frame.js"
+import type { SubscribeRequest } from "./Middleware.js"
 import { decodeRecoverRequest, type RecoveryAck } from "./Recovery.js"
 import { hasCid, resumeIfDue, type SocketCore } from "./SocketCore.js"
 import { encode, queueBatch, respond, sendObject, writePublication } from "./SocketWriter.js"
@@ -44,71 +45,90 @@ export function subscribe(
   packet: SubscribePacket,
   expired: AuthTokenExpiredError | undefined
 ): Effect.Effect<void> | undefined {
-  const host = s.host
-  const answer = (error: unknown, data?: unknown) => answerSubscribe(s, packet, error, data)
   if (packet.waitForAuth && expired !== undefined) {
-    answer(expired)
+    answerSubscribe(s, packet, expired)
     return undefined
   }
-  const req = {
+  const req: SubscribeRequest = {
     socket: s,
     channel: packet.channel,
     waitForAuth: packet.waitForAuth,
     data: packet.data,
     authTokenExpiredError: expired
   }
-  const complete = (): Effect.Effect<void> | undefined => {
-    const options: Record<string, unknown> = { ...packet.options, channel: packet.channel }
-    if (req.data !== undefined || "data" in packet.options) options.data = req.data
-    if (s.state !== "open") {
-      refuseSubscribe(s, packet, new InvalidActionError({ message: earlySubscribe }))
-      return undefined
-    }
-    const limit = host.options.socketChannelLimit
-    if (limit !== undefined && s.channels.size >= limit) {
-      const error = new BrokerError({
-        message: `Failed to subscribe socket to the ${packet.channel} channel - Socket ${s.id} tried to exceed the channel subscription limit of ${limit}`
-      })
-      s.emitError(error)
-      answer(error)
-      return undefined
-    }
-    if (packet.channel.length > host.options.maxChannelNameLength) {
-      const error = new BrokerError({
-        message: `Failed to subscribe socket to the channel - Socket ${s.id} provided a channel name longer than ${host.options.maxChannelNameLength} characters`
-      })
-      s.emitError(error)
-      answer(error)
-      return undefined
-    }
-    const failed = (cause: BrokerError): void => {
-      host.unsubscribe(s, packet.channel)
-      const error = new BrokerError({
-        message: `Failed to subscribe socket to the ${packet.channel} channel - ${cause.message}`
-      })
-      s.emitError(error)
-      answer(error)
-    }
-    const subscribed = (recovery: RecoveryAck | undefined): void => {
-      if (!s.channels.has(packet.channel)) return
-      host.relay(s, { _tag: "Subscribe", channel: packet.channel, options })
-      answer(undefined, recovery)
-    }
-    const added = host.subscribe(s, packet.channel, decodeRecoverRequest(req.data))
-    // The broker already carries the channel, or subscribed at once: answer now, no fiber.
-    if (isFinished(added) && Exit.isSuccess(added)) {
-      subscribed(added.value)
-      return undefined
-    }
-    return added.pipe(
-      Effect.matchEffect({
-        onFailure: (cause) => Effect.sync(() => failed(cause)),
-        onSuccess: (recovery) => Effect.sync(() => subscribed(recovery))
-      })
-    )
+  const pipeline = s.host.pipeline
+  // Without subscribe middleware no closure is made: a subscribe is a few direct calls.
+  if (!pipeline.has("subscribe")) return completeSubscribe(s, packet, req)
+  return pipeline.gate(
+    "subscribe",
+    req,
+    () => completeSubscribe(s, packet, req),
+    (blocked) => answerSubscribe(s, packet, blocked.error)
+  )
+}
+
+// The subscribe once middleware let it through: limits, then the registry and the broker.
+function completeSubscribe(
+  s: SocketCore,
+  packet: SubscribePacket,
+  req: SubscribeRequest
+): Effect.Effect<void> | undefined {
+  const host = s.host
+  if (s.state !== "open") {
+    refuseSubscribe(s, packet, new InvalidActionError({ message: earlySubscribe }))
+    return undefined
   }
-  if (!host.pipeline.has("subscribe")) return complete()
-  return host.pipeline.gate("subscribe", req, complete, (blocked) => answer(blocked.error))
+  const limit = host.options.socketChannelLimit
+  if (limit !== undefined && s.channels.size >= limit) {
+    const error = new BrokerError({
+      message: `Failed to subscribe socket to the ${packet.channel} channel - Socket ${s.id} tried to exceed the channel subscription limit of ${limit}`
+    })
+    s.emitError(error)
+    answerSubscribe(s, packet, error)
+    return undefined
+  }
+  if (packet.channel.length > host.options.maxChannelNameLength) {
+    const error = new BrokerError({
+      message: `Failed to subscribe socket to the channel - Socket ${s.id} provided a channel name longer than ${host.options.maxChannelNameLength} characters`
+    })
+    s.emitError(error)
+    answerSubscribe(s, packet, error)
+    return undefined
+  }
+  const added = host.subscribe(s, packet.channel, decodeRecoverRequest(req.data))
+  // The broker already carries the channel, or subscribed at once: answer now, no fiber.
+  if (isFinished(added) && Exit.isSuccess(added)) {
+    subscribed(s, packet, req, added.value)
+    return undefined
+  }
+  return added.pipe(
+    Effect.matchEffect({
+      onFailure: (cause) => Effect.sync(() => subscribeFailed(s, packet, cause)),
+      onSuccess: (recovery) => Effect.sync(() => subscribed(s, packet, req, recovery))
+    })
+  )
+}
+
+function subscribed(
+  s: SocketCore,
+  packet: SubscribePacket,
+  req: SubscribeRequest,
+  recovery: RecoveryAck | undefined
+): void {
+  if (!s.channels.has(packet.channel)) return
+  const options: Record<string, unknown> = { ...packet.options, channel: packet.channel }
+  if (req.data !== undefined || "data" in packet.options) options.data = req.data
+  s.host.relay(s, { _tag: "Subscribe", channel: packet.channel, options })
+  answerSubscribe(s, packet, undefined, recovery)
+}
+
+function subscribeFailed(s: SocketCore, packet: SubscribePacket, cause: BrokerError): void {
+  s.host.unsubscribe(s, packet.channel)
+  const error = new BrokerError({
+    message: `Failed to subscribe socket to the ${packet.channel} channel - ${cause.message}`
+  })
+  s.emitError(error)
+  answerSubscribe(s, packet, error)
 }
 
 export function unsubscribeRequest(s: SocketCore, cid: Cid | undefined, channel: string): void {

@@ -120,15 +120,23 @@ export function transmit(s: SocketCore, frame: Frame): void {
   }
   const counters = s.host.counters
   counters.messagesOut++
+  // Without permessage-deflate no extension can be negotiated, so what ws.send would
+  // write for a text frame (an unmasked, uncompressed final frame) is exactly
+  // `EncodedText.wire`: one buffer, one write. A publication's is shared by every
+  // subscriber; a string (an answer, an event) is framed here in one allocation, where
+  // ws.send would allocate a header and write it and the string separately.
+  const raw = options.perMessageDeflate === false ? rawSocket(s) : undefined
   if (typeof frame === "string") {
-    counters.bytesOut += Buffer.byteLength(frame)
-    ws.send(frame, TEXT)
+    if (raw !== undefined) {
+      const text = EncodedText.of(frame)
+      counters.bytesOut += text.bytes.length
+      raw.write(text.wire)
+    } else {
+      counters.bytesOut += Buffer.byteLength(frame)
+      ws.send(frame, TEXT)
+    }
   } else if (frame instanceof EncodedText) {
     counters.bytesOut += frame.bytes.length
-    // Without permessage-deflate no extension can be negotiated, so the bytes ws.send
-    // would write (an unmasked, uncompressed final frame) are exactly `wire`, which is
-    // shared by every subscriber: one write, no framing per socket.
-    const raw = options.perMessageDeflate === false ? rawSocket(s) : undefined
     if (raw !== undefined) raw.write(frame.wire)
     else ws.send(frame.bytes, TEXT)
   } else {

@@ -1,6 +1,6 @@
+import { createRequire } from "node:module"
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Effect, Fiber, Schema } from "effect"
-import { createRequire } from "node:module"
 import { EncodedText } from "../src/Frame.js"
 import { type ClientChannel, connectClient, publish, startServer, subscribe } from "./helpers.js"
 
@@ -18,9 +18,7 @@ const ws: { readonly Sender: { frame(data: Buffer, options: FrameOptions): Array
 
 // What ws itself would put on the wire for a server's text message (final, unmasked, uncompressed).
 const wsFrame = (text: string): Buffer =>
-  Buffer.concat(
-    ws.Sender.frame(Buffer.from(text), { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false })
-  )
+  Buffer.concat(ws.Sender.frame(Buffer.from(text), { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false }))
 
 const firstData = (channel: ClientChannel) =>
   Effect.callback<unknown>((resume) => channel.watch((data) => resume(Effect.succeed(data))))

@@ -10,7 +10,7 @@
  *   pnpm bench:workers [--rounds 3] [--subscribers 2000] [--quick]
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { writeFileSync } from "node:fs"
+import { readdirSync, readFileSync, writeFileSync } from "node:fs"
 import * as net from "node:net"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
@@ -60,12 +60,56 @@ const startRedis = async (): Promise<{ readonly url: string; readonly process: C
   return { url: `redis://127.0.0.1:${port}`, process: proc }
 }
 
+// Linux clock ticks (USER_HZ) per second, as /proc/<pid>/stat counts CPU time.
+const ticksPerSecond = 100
+
+/** The pids of `pid` and all its descendants (node:cluster workers are children of the primary). */
+const processTree = (pid: number): Array<number> => {
+  const out = [pid]
+  for (let i = 0; i < out.length; i++) {
+    let tasks: Array<string> = []
+    try {
+      tasks = readdirSync(`/proc/${out[i]}/task`)
+    } catch {
+      continue
+    }
+    for (const task of tasks) {
+      try {
+        const children = readFileSync(`/proc/${out[i]}/task/${task}/children`, "utf8").trim()
+        if (children !== "") out.push(...children.split(" ").map(Number))
+      } catch {}
+    }
+  }
+  return out
+}
+
+/** User + system CPU of a process (all threads), in µs, from /proc (10 ms resolution). */
+const processCpuMicros = (pid: number): number => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return ((Number(fields[11]) + Number(fields[12])) / ticksPerSecond) * 1e6
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * The CPU the server side spends: the CLI's process tree (primary and workers) plus
+ * redis-server. Read through /proc because the stats agent sees the primary only.
+ */
+const serverSideCpu = (pids: ReadonlyArray<number>) => (): Promise<number> =>
+  Promise.resolve(pids.flatMap(processTree).reduce((sum, pid) => sum + processCpuMicros(pid), 0))
+
 const main = async (): Promise<void> => {
   const launch = prepareCli()
   if (isUnavailable(launch)) throw new Error(`CLI: ${launch.unavailable}`)
   const subscribers = Number(flags.subscribers)
   const scenario = fanOutScenario(subscribers, Math.max(1, Math.round(20000 / subscribers)))
-  const results: Record<"single" | "workers", Array<{ deliveries: number; p50: number }>> = { single: [], workers: [] }
+  const results: Record<
+    "single" | "workers",
+    Array<{ deliveries: number; p50: number; serverCpu: number; loadCpu: number }>
+  > = { single: [], workers: [] }
   for (let round = 1; round <= Number(flags.rounds); round++) {
     for (const mode of ["single", "workers"] as const) {
       const redis = mode === "workers" ? await startRedis() : undefined
@@ -76,17 +120,27 @@ const main = async (): Promise<void> => {
       try {
         // The first worker said "listening"; give the second one time to start too.
         if (mode === "workers") await new Promise((resolve) => setTimeout(resolve, 3000))
-        const run = await scenario.run(server, { quick: flags.quick === true, protocol: 1 })
+        const pids = redis?.process.pid === undefined ? [server.pid] : [server.pid, redis.process.pid]
+        const run = await scenario.run(
+          { ...server, cpuMicros: serverSideCpu(pids) },
+          {
+            quick: flags.quick === true,
+            protocol: 1
+          }
+        )
         const { lost, duplicated, reordered } = run.integrity
         if (lost + duplicated + reordered > 0)
           throw new Error(`${mode}: lost ${lost}, duplicated ${duplicated}, reordered ${reordered}`)
         const figures = {
           deliveries: run.metrics.deliveriesPerSecond ?? Number.NaN,
-          p50: run.metrics.latencyP50Ms ?? Number.NaN
+          p50: run.metrics.latencyP50Ms ?? Number.NaN,
+          serverCpu: run.metrics.cpuPerDeliveryMicros ?? Number.NaN,
+          loadCpu: run.metrics.loadCpuPerDeliveryMicros ?? Number.NaN
         }
         results[mode].push(figures)
         log(
-          `[round ${round}] ${mode}: ${Math.round(figures.deliveries)} deliveries/s, p50 ${figures.p50.toFixed(2)} ms`
+          `[round ${round}] ${mode}: ${Math.round(figures.deliveries)} deliveries/s, p50 ${figures.p50.toFixed(2)} ms, ` +
+            `server side ${figures.serverCpu.toFixed(2)} µs + load generator ${figures.loadCpu.toFixed(2)} µs CPU per delivery`
         )
       } finally {
         await server.stop()
@@ -97,6 +151,13 @@ const main = async (): Promise<void> => {
   const single = median(results.single.map((r) => r.deliveries))
   const workers = median(results.workers.map((r) => r.deliveries))
   const ratio = workers / single
+  const cpu = (mode: "single" | "workers", key: "serverCpu" | "loadCpu") => median(results[mode].map((r) => r[key]))
+  // What 2 cores allow: one process and the generator each have a core of their own; the
+  // workers, redis and the generator share both.
+  const singleCeiling = 1e6 / Math.max(cpu("single", "serverCpu"), cpu("single", "loadCpu"))
+  const workersCeiling = 2e6 / (cpu("workers", "serverCpu") + cpu("workers", "loadCpu"))
+  const row = (label: string, a: string, b: string, c = "") => `| ${label} | ${a} | ${b} | ${c} |`
+  const micros = (value: number) => `${value.toFixed(2)} µs`
   const markdown = [
     `Date: ${new Date().toISOString()} · Node ${process.version} · ${subscribers.toLocaleString("en-US")} subscribers, one publisher, 20 publications in flight · unpinned`,
     "",
@@ -106,6 +167,23 @@ const main = async (): Promise<void> => {
     "|---|---:|---:|---:|",
     `| max deliveries/s | ${Math.round(single).toLocaleString("en-US")} | ${Math.round(workers).toLocaleString("en-US")} | ${ratio.toFixed(2)}× (target ≥ 1.5×: ${ratio >= 1.5 ? "met" : "MISSED"}) |`,
     `| latency p50 at ${Math.max(1, Math.round(20000 / subscribers))} pub/s | ${median(results.single.map((r) => r.p50)).toFixed(2)} ms | ${median(results.workers.map((r) => r.p50)).toFixed(2)} ms | |`,
+    row(
+      "server-side CPU per delivery (CLI processes + redis-server)",
+      micros(cpu("single", "serverCpu")),
+      micros(cpu("workers", "serverCpu")),
+      `${(cpu("workers", "serverCpu") / cpu("single", "serverCpu")).toFixed(2)}×`
+    ),
+    row("load generator CPU per delivery", micros(cpu("single", "loadCpu")), micros(cpu("workers", "loadCpu"))),
+    row(
+      "ceiling on 2 cores, deliveries/s",
+      Math.round(singleCeiling).toLocaleString("en-US"),
+      Math.round(workersCeiling).toLocaleString("en-US"),
+      `${(workersCeiling / singleCeiling).toFixed(2)}×`
+    ),
+    "",
+    "The ceiling: one process gets a core and the load generator the other, so it runs at most at",
+    "1 s ÷ the larger of the two CPU costs per delivery; with `--workers 2` the two workers, redis-server",
+    "and the generator share both cores: 2 s ÷ (server side + generator) per delivery.",
     ""
   ].join("\n")
   log(`\n${markdown}`)

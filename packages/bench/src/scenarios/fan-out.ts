@@ -88,7 +88,8 @@ export const fanOutScenario = (subscribers: number, ratePerSecond: number): Scen
         latencyP50Ms: latencies.quantile(0.5),
         latencyP99Ms: latencies.quantile(0.99),
         deliveriesPerSecond: delivered / seconds,
-        cpuPerDeliveryMicros: (cpuAfter - cpuBefore) / delivered
+        cpuPerDeliveryMicros: (cpuAfter - cpuBefore) / delivered,
+        loadCpuPerDeliveryMicros: load / delivered
       },
       integrity,
       notes: [loadNote("max-rate", load, seconds, delivered, "delivery")]

@@ -3,8 +3,9 @@
  * one subscriber each), at most 1,000 subscribes in flight: subscribes/s, server CPU
  * per subscribe, heap and RSS per channel (full GC before and after). Then one publisher
  * publishes round-robin over all channels, a closed loop keeping 2,000 deliveries in
- * flight: publish→delivery/s. Each channel checks its sequence numbers, and a delivery
- * reaching a socket not subscribed to its channel counts as duplicated.
+ * flight: publish→delivery/s and server CPU per delivery. Each channel checks its
+ * sequence numbers, and a delivery reaching a socket not subscribed to its channel
+ * counts as duplicated.
  */
 import { openClient, openClients } from "../loadgen/sc-client.js"
 import { addTracker, emptyIntegrity, SequenceTracker } from "../loadgen/sequence-tracker.js"
@@ -23,7 +24,8 @@ export const manyChannelsScenario: Scenario = {
     { key: "cpuPerSubscribeMicros", label: "server CPU per subscribe", unit: "µs", better: "lower" },
     { key: "heapPerChannelBytes", label: "heap per channel", unit: "B", better: "lower" },
     { key: "rssPerChannelBytes", label: "RSS per channel", unit: "B", better: "lower" },
-    { key: "deliveriesPerSecond", label: "publish→delivery/s", unit: "/s", better: "higher" }
+    { key: "deliveriesPerSecond", label: "publish→delivery/s", unit: "/s", better: "higher" },
+    { key: "cpuPerDeliveryMicros", label: "server CPU per delivery", unit: "µs", better: "lower" }
   ],
   run: async (target, { quick, protocol }) => {
     const clients = await openClients(target.port, target.path, sockets, 200, protocol)
@@ -70,6 +72,7 @@ export const manyChannelsScenario: Scenario = {
         published++
       }
     }
+    const publishCpuBefore = await target.cpuMicros()
     const publishLoadBefore = loadCpuMicros()
     const publishStarted = performance.now()
     pump()
@@ -78,6 +81,7 @@ export const manyChannelsScenario: Scenario = {
     await deliveries.reach(published, 10000)
     const publishSeconds = (performance.now() - publishStarted) / 1000
     const publishLoad = loadCpuMicros() - publishLoadBefore
+    const publishCpuAfter = await target.cpuMicros()
 
     const integrity = emptyIntegrity()
     for (const [channel, tracker] of trackers.entries()) addTracker(integrity, tracker, publishedPerChannel[channel]!)
@@ -90,7 +94,8 @@ export const manyChannelsScenario: Scenario = {
         cpuPerSubscribeMicros: (cpuAfter - cpuBefore) / channels,
         heapPerChannelBytes: (memoryAfter.heapUsed - memoryBefore.heapUsed) / channels,
         rssPerChannelBytes: (memoryAfter.rss - memoryBefore.rss) / channels,
-        deliveriesPerSecond: deliveries.count / publishSeconds
+        deliveriesPerSecond: deliveries.count / publishSeconds,
+        cpuPerDeliveryMicros: (publishCpuAfter - publishCpuBefore) / deliveries.count
       },
       integrity,
       notes: [
