@@ -12,6 +12,7 @@ const require = createRequire(import.meta.url)
 
 /** The subset of the v14 client these tests use. */
 export interface ClientSocket {
+  readonly id: string | null
   readonly state: string
   destroy(): void
   emit(event: string, data?: unknown, callback?: (error: unknown, data: unknown) => void): void
@@ -28,10 +29,10 @@ export interface ClientChannel {
 }
 const scClient: { create(options: Record<string, unknown>): ClientSocket } = require("socketcluster-client")
 
-/** Connects a client to `port` and waits for its `connect` event. */
-export const connect = (port: number): Promise<ClientSocket> =>
+/** Connects a client to `port` (plus client `options`) and waits for its `connect` event. */
+export const connect = (port: number, options: Record<string, unknown> = {}): Promise<ClientSocket> =>
   new Promise((resolve, reject) => {
-    const client = scClient.create({ hostname: "127.0.0.1", port, multiplex: false, autoReconnect: false })
+    const client = scClient.create({ hostname: "127.0.0.1", port, multiplex: false, autoReconnect: false, ...options })
     client.on("error", () => {})
     client.once("connect", () => resolve(client))
     client.once("connectAbort", (code, reason) => reject(new Error(`connectAbort ${String(code)} ${String(reason)}`)))

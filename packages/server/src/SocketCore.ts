@@ -11,6 +11,7 @@
 import type { BrokerError, Cid, CodecEngine, InboundPacket } from "@effect-socketcluster/protocol"
 import type { Cause, Effect, Fiber } from "effect"
 import type { AuthEngine } from "./AuthEngine.js"
+import type { BrokerShape } from "./Broker.js"
 import type { Frame } from "./Frame.js"
 import type { MiddlewarePipeline } from "./MiddlewarePipeline.js"
 import type { ServerOptions } from "./Options.js"
@@ -96,6 +97,11 @@ export interface SocketHost {
   /** Removes a subscription locally at once (deliveries stop now); the broker catches up later. */
   unsubscribe(socket: SocketCore, channel: string): void
   publish(channel: string, data: unknown): Effect.Effect<void, BrokerError>
+  /**
+   * The broker: one without `immediate` (Redis) delivers publications asynchronously, so
+   * a delivery cannot name its publisher (see `Congestion`).
+   */
+  readonly broker: Pick<BrokerShape, "immediate">
   /** Publishes now when the broker can (`BrokerShape.immediate`, no tracer): false when `publish` must be run instead. */
   publishNow(channel: string, data: unknown): boolean
   scheduleUncork(socket: SocketCore): void
@@ -113,6 +119,8 @@ export interface CongestionEpisode {
   stalled: boolean
   /** Publications dropped while stalled. */
   dropped: number
+  /** The channels it marked (remote broker): their local publishers are held. */
+  channels: Array<string> | undefined
   readonly timer: ReturnType<typeof setTimeout>
   readonly end: () => void
 }

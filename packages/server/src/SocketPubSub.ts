@@ -12,7 +12,7 @@ import {
   InvalidActionError
 } from "@effect-socketcluster/protocol"
 import { Effect, Exit } from "effect"
-import { publishing } from "./Congestion.js"
+import { marked, publishing, publishingTo } from "./Congestion.js"
 import { isFinished } from "./Finished.js"
 import type { Frame } from "./Frame.js"
 import type { SubscribeRequest } from "./Middleware.js"
@@ -185,7 +185,8 @@ export function publish(
   // `maxPendingInboundRpcs` unconfirmed publishes the socket waits again (back-pressure).
   // The same holds in bytes (`maxQueuedInboundBytes`). A publication that reaches a
   // congested subscriber (delivered inside `runFork` by an in-process broker) stops this
-  // socket from being read until the congestion clears (see `Congestion`).
+  // socket from being read until the congestion clears (see `Congestion`); with a remote
+  // broker, so does a publication to a channel that a congested subscriber marked.
   const bytes = s.packetBytes
   const start = (): Effect.Effect<void> | undefined => {
     // An in-process broker takes it at once (deliveries inside the call, as in runFork
@@ -197,6 +198,7 @@ export function publish(
       respond(s, cid, undefined, req.ackData)
       return undefined
     }
+    if (marked.channels !== 0) publishingTo(s, channel)
     if (
       s.publishesInFlight >= host.options.maxPendingInboundRpcs ||
       s.publishBytesInFlight >= host.options.maxQueuedInboundBytes
@@ -236,7 +238,7 @@ export function kickOutUnsafe(s: SocketCore, channel?: string, message?: unknown
 export function deliver(s: SocketCore, channel: string, data: unknown, frame: () => Frame | undefined): void {
   if (s.state === "closed") return
   if (!s.host.pipeline.has("publishOut")) {
-    writePublication(s, frame())
+    writePublication(s, channel, frame())
     return
   }
   if (s.publishOutChain === undefined) s.publishOutChain = []
@@ -257,6 +259,7 @@ export function runPublishOut(s: SocketCore): void {
     if (s.isSubscribed(item.channel)) {
       writePublication(
         s,
+        item.channel,
         req.data === item.data
           ? item.frame()
           : encode(s, { event: "#publish", data: { channel: item.channel, data: req.data } })

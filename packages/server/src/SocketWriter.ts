@@ -13,13 +13,13 @@ import { toWireError } from "./WireError.js"
 
 const TEXT = { binary: false } as const
 const BINARY = { binary: true } as const
-export function writePublication(s: SocketCore, frame: Frame | undefined): void {
+export function writePublication(s: SocketCore, channel: string, frame: Frame | undefined): void {
   if (frame === undefined) return
   if (s.holds > 0 || s.replaying || s.ws.readyState !== 1) return writeFrame(s, frame)
   const buffered = s.ws.bufferedAmount
   if (buffered > s.host.options.outboundHighWaterMark) {
     // Congested but not stalled: written all the same, its publishers wait (see `Congestion`).
-    if (buffered <= s.host.options.maxOutboundBuffer && Congestion.carry(s)) return transmit(s, frame)
+    if (buffered <= s.host.options.maxOutboundBuffer && Congestion.carry(s, channel)) return transmit(s, frame)
     if (s.host.options.slowConsumerPolicy === "disconnect") {
       // Over maxOutboundBuffer even the #disconnect frame does not fit: drop the connection (counted there).
       if (buffered > s.host.options.maxOutboundBuffer) return outboundOverflow(s)
