@@ -7,9 +7,9 @@
  * slow-consumer policy once the subscriber stalls, every drop counted and, with history,
  * a gap the subscriber recovers. Assertions are on counts and bytes, never durations.
  */
-import type { Socket } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import { type Events, SCServer } from "@effect-socketcluster/server"
+import { clientTcpSocket, droppedReported, slowConsumerEvents } from "@effect-socketcluster/server/testing"
 import { Context, Effect, Layer, type Scope } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import * as BrokerRedis from "../src/BrokerRedis.js"
@@ -51,20 +51,11 @@ const client = (server: SCServer.SCServerCore): Effect.Effect<ClientSocket, neve
     (c) => Effect.sync(() => c.destroy())
   )
 
-// The client's TCP socket (v14 over `ws`): pausing it is a subscriber that stops reading.
-const tcpOf = (c: ClientSocket): Socket => {
-  const transport: unknown = Reflect.get(c, "transport")
-  const ws: unknown = typeof transport === "object" && transport !== null ? Reflect.get(transport, "socket") : undefined
-  const tcp: unknown = typeof ws === "object" && ws !== null ? Reflect.get(ws, "_socket") : undefined
-  if (typeof tcp !== "object" || tcp === null || !("pause" in tcp)) throw new Error("no TCP socket on the client")
-  return tcp as Socket
-}
-
 /** Reads nothing until `start()` holds, then at most `bytesPerTick` every 5 ms. */
 const pace = (c: ClientSocket, bytesPerTick: number, start: () => boolean) =>
   Effect.acquireRelease(
     Effect.sync(() => {
-      const tcp = tcpOf(c)
+      const tcp = clientTcpSocket(c)
       let left = 0
       tcp.pause()
       tcp.on("data", (chunk: Buffer) => {
@@ -97,10 +88,7 @@ const flood = (publisher: ClientSocket, channel: string, n: number, onAck: () =>
     ).then((errors) => errors.filter((error) => error !== undefined).length)
   )
 
-const slowConsumerEvents = (events: ReadonlyArray<Events.ServerEvent>) =>
-  events.flatMap((e) => (e._tag === "SlowConsumer" ? [{ id: e.socket.id, phase: e.phase, dropped: e.dropped }] : []))
-
-/** Resolves once the episodes that ended add up to `dropped`; they name `id` only. */
+/** Waits until the episodes that ended report `dropped` publications in all; they name socket `id` only. */
 const reported = (
   server: SCServer.SCServerCore,
   events: ReadonlyArray<Events.ServerEvent>,
@@ -108,19 +96,7 @@ const reported = (
   dropped: number
 ) =>
   Effect.gen(function* () {
-    const total = () =>
-      slowConsumerEvents(events)
-        .filter((e) => e.phase !== "Stalled")
-        .reduce((sum, e) => sum + e.dropped, 0)
-    yield* Effect.callback<void>((resume) => {
-      if (total() >= dropped) return resume(Effect.void)
-      const stop = server.hub.listen(() => {
-        if (total() < dropped) return
-        stop()
-        resume(Effect.void)
-      })
-    })
-    assert.strictEqual(total(), dropped)
+    assert.strictEqual(yield* droppedReported(server, events, dropped), dropped)
     for (const e of slowConsumerEvents(events)) assert.strictEqual(e.id, id)
   })
 
@@ -199,7 +175,7 @@ describe("back-pressure with the Redis broker", () => {
         reader.on("message", () => {
           maxBuffered = Math.max(maxBuffered, stalledSocket.ws.bufferedAmount)
         })
-        tcpOf(stalled).pause()
+        clientTcpSocket(stalled).pause()
         const publisher = yield* client(server)
         const errors = yield* flood(publisher, "flood", count)
         yield* Effect.promise(() => inbox.atLeast(count))
@@ -211,7 +187,7 @@ describe("back-pressure with the Redis broker", () => {
         assert.isAbove(dropped, 0)
         assert.isAtMost(maxBuffered, server.options.maxOutboundBuffer + 8 * 1024)
         // Reading again it gets what was kept, in order; the rest was dropped, counted and reported.
-        tcpOf(stalled).resume()
+        clientTcpSocket(stalled).resume()
         yield* Effect.promise(() => stalledInbox.atLeast(count - dropped))
         const got = numbers(stalledInbox)
         assert.strictEqual(got.length + dropped, count)
@@ -242,7 +218,7 @@ describe("back-pressure with the Redis broker", () => {
         let delivered = 0
         const unwatch = a.registry.watch(channel, () => delivered++)
         yield* Effect.addFinalizer(() => Effect.sync(unwatch))
-        tcpOf(stalled).pause()
+        clientTcpSocket(stalled).pause()
         // Within the default history (1,000 per channel), more than loopback buffers hold.
         const n = 900
         const big = "h".repeat(16 * 1024)
@@ -267,7 +243,7 @@ describe("back-pressure with the Redis broker", () => {
         const dropped = a.counters.droppedPublications
         assert.isAbove(dropped, 0)
         assert.isAtMost(stalledSocket.ws.bufferedAmount, 64 * MiB + 32 * 1024)
-        tcpOf(stalled).resume()
+        clientTcpSocket(stalled).resume()
         yield* reported(a, events, stalledSocket.id, dropped)
         yield* Effect.callback<void>((resume) => {
           const check = () => (frames.length + dropped >= n ? resume(Effect.void) : setImmediate(check))

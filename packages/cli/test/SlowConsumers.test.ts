@@ -5,10 +5,9 @@
  * (scraped over HTTP) counts the publisher holds, the stalled subscribers and every
  * dropped publication or 4010 disconnect.
  */
-import type { Socket } from "node:net"
+import { clientTcpSocket } from "@effect-socketcluster/server/testing"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import {
-  type ClientSocket,
   captureLogs,
   connectClient,
   type LogLine,
@@ -24,15 +23,6 @@ import {
 
 const flood = 6_000
 const body = "x".repeat(4 * 1024 - 32)
-
-// The client's TCP socket (v14 client over `ws`): pausing it is a subscriber that stops reading.
-const tcpOf = (client: ClientSocket): Socket => {
-  const transport: unknown = Reflect.get(client, "transport")
-  const ws: unknown = typeof transport === "object" && transport !== null ? Reflect.get(transport, "socket") : undefined
-  const tcp: unknown = typeof ws === "object" && ws !== null ? Reflect.get(ws, "_socket") : undefined
-  if (typeof tcp !== "object" || tcp === null || !("pause" in tcp)) throw new Error("no TCP socket on the client")
-  return tcp as Socket
-}
 
 /** The fields of a "slow consumer" log line. */
 const notice = (line: LogLine) => {
@@ -74,7 +64,7 @@ describe("slow consumers in logs and /metrics", () => {
     const stalled = await connectClient(app.port)
     let received = 0
     ;(await subscribe(stalled, "flood")).watch(() => received++)
-    tcpOf(stalled).pause()
+    clientTcpSocket(stalled).pause()
     const publisher = await connectClient(app.port)
     const acks = Array.from({ length: flood }, (_, n) => publish(publisher, "flood", { n, body }))
     expect((await Promise.all(acks)).filter((error) => error !== undefined)).toEqual([])
@@ -94,7 +84,7 @@ describe("slow consumers in logs and /metrics", () => {
     expect(delta(during, "socketcluster_publisher_holds_total")).toBeGreaterThan(0)
     expect(delta(during, "socketcluster_dropped_publications_total")).toBeGreaterThan(0)
 
-    tcpOf(stalled).resume()
+    clientTcpSocket(stalled).resume()
     const caughtUp = notice(await logs.waitFor(isNotice("CaughtUp")))
     const dropped = app?.server.counters.droppedPublications ?? -1
     expect(caughtUp).toEqual({ level: "WARN", socketId: stalled.id, phase: "CaughtUp", dropped })
@@ -120,7 +110,7 @@ describe("slow consumers in logs and /metrics", () => {
     const { before, stalled, publisher, stall } = await stallDuringFlood("disconnect")
     expect(notice(stall)).toMatchObject({ socketId: stalled.id, phase: "Stalled" })
     // Reading again, it gets to the close frame behind its buffer and the close completes.
-    tcpOf(stalled).resume()
+    clientTcpSocket(stalled).resume()
     const closed = notice(await logs.waitFor(isNotice("Closed")))
     expect(closed).toEqual({ level: "WARN", socketId: stalled.id, phase: "Closed", dropped: 0 })
     const after = await scrape()

@@ -14,6 +14,7 @@ import WebSocket from "ws"
 import type { ServerEvent } from "../src/Events.js"
 import type * as SCServer from "../src/SCServer.js"
 import { SLOW_CONSUMER_CLOSE_CODE } from "../src/SCSocket.js"
+import { droppedReported, slowConsumerEvents } from "../src/testing/SlowConsumers.js"
 import { guardAgainstEscapes, handshaken } from "./attack.js"
 import { recordServerEvents, startServer } from "./helpers.js"
 
@@ -130,29 +131,10 @@ const pace = (client: Lean, bytesPerTick: number) =>
 
 const inOrder = (n: number) => Array.from({ length: n }, (_, s) => s)
 
-const slowConsumerEvents = (events: ReadonlyArray<ServerEvent>) =>
-  events.flatMap((e) => (e._tag === "SlowConsumer" ? [{ phase: e.phase, dropped: e.dropped, id: e.socket.id }] : []))
-
-/**
- * Waits until the `SlowConsumer` events that ended episodes of socket `id` add up to
- * `dropped` (the last episode ends once the socket drained), and checks they name only it.
- */
+/** Waits until the episodes that ended report `dropped` publications in all; they name socket `id` only. */
 const reported = (server: SCServer.SCServerCore, events: ReadonlyArray<ServerEvent>, id: string, dropped: number) =>
   Effect.gen(function* () {
-    const total = () =>
-      slowConsumerEvents(events)
-        .filter((e) => e.phase !== "Stalled")
-        .reduce((sum, e) => sum + e.dropped, 0)
-    yield* Effect.callback<void>((resume) => {
-      if (total() >= dropped) return resume(Effect.void)
-      const stop = server.hub.listen(() => {
-        if (total() >= dropped) {
-          stop()
-          resume(Effect.void)
-        }
-      })
-    })
-    assert.strictEqual(total(), dropped)
+    assert.strictEqual(yield* droppedReported(server, events, dropped), dropped)
     for (const e of slowConsumerEvents(events)) assert.strictEqual(e.id, id)
   })
 

@@ -1,2 +1,9 @@
 export { conformanceHistory, runBrokerConformance } from "./BrokerConformance.js"
 export { runDataStoreConformance } from "./DataStoreConformance.js"
+export {
+  clientTcpSocket,
+  droppedInEndedEpisodes,
+  droppedReported,
+  type SlowConsumerReport,
+  slowConsumerEvents
+} from "./SlowConsumers.js"
