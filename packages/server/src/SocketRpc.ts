@@ -61,10 +61,33 @@ export function event(
 
 // Hands an event to its listeners and handler. A handler that answers at once is
 // answered at once; others run concurrently (one fiber each), so a slow handler does
-// not hold up the socket's later packets.
+// not hold up the socket's later packets. Without listeners and tracing, an `echo`
+// that answers at once costs no fiber and no closure.
 export function dispatch(s: SocketCore, event: string, cid: Cid | undefined, data: unknown): void {
+  // A listener may answer too: then only the first answer goes out.
+  const reply = s.hub.active ? answerOnce(s, cid) : undefined
+  if (reply !== undefined) s.host.relay(s, { _tag: "Event", event, data, respond: reply })
+  const handler = s.handlers?.get(event) ?? s.host.findHandler(event)
+  if (handler === undefined) return
+  if (s.host.tracing) {
+    const run = Effect.suspend(() => handler(data, s))
+    const traced = Tracing.span(true, "sc.procedure", () => ({ "sc.socket.id": s.id, "sc.event": event }), run)
+    return runHandler(s, cid, traced, (exit) => settle(s, event, cid, exit, reply))
+  }
+  let result: Effect.Effect<unknown, unknown>
+  try {
+    result = handler(data, s)
+  } catch (defect) {
+    result = Exit.die(defect)
+  }
+  // `Effect.succeed(data)` is an Exit: answered now, without a fiber.
+  if (isFinished(result)) return settle(s, event, cid, result, reply)
+  runHandler(s, cid, result, (exit) => settle(s, event, cid, exit, reply))
+}
+
+function answerOnce(s: SocketCore, cid: Cid | undefined): Respond {
   let answered = false
-  const reply: Respond = (error, responseData) => {
+  return (error, responseData) => {
     if (!hasCid(cid)) return
     if (answered) {
       s.emitError(new InvalidActionError({ message: `Response ${String(cid)} has already been sent` }))
@@ -73,35 +96,33 @@ export function dispatch(s: SocketCore, event: string, cid: Cid | undefined, dat
     answered = true
     respond(s, cid, error === null ? undefined : error, responseData)
   }
-  if (s.hub.active) s.host.relay(s, { _tag: "Event", event, data, respond: reply })
-  const handler = s.handlers?.get(event) ?? s.host.findHandler(event)
-  if (handler === undefined) return
-  const settle = (exit: Exit.Exit<unknown, unknown>): void => {
-    if (Exit.isSuccess(exit)) return reply(null, exit.value)
+}
+
+// A handler's outcome as the answer (through `reply` when a listener could answer too):
+// its success, its failure, or for a defect a generic error.
+function settle(
+  s: SocketCore,
+  event: string,
+  cid: Cid | undefined,
+  exit: Exit.Exit<unknown, unknown>,
+  reply: Respond | undefined
+): void {
+  let error: unknown
+  let data: unknown
+  if (Exit.isSuccess(exit)) {
+    data = exit.value
+  } else {
     const failure = Cause.findErrorOption(exit.cause)
-    if (failure._tag === "Some") return reply(failure.value)
-    if (Cause.hasInterruptsOnly(exit.cause)) return
-    s.host.defect(`the ${event} handler`, exit.cause)
-    reply(new InvalidActionError({ message: `The ${event} handler failed` }))
-  }
-  if (!s.host.tracing) {
-    // A handler that answers at once (`Effect.succeed(data)` is an Exit) is answered now, without a fiber.
-    let result: Effect.Effect<unknown, unknown>
-    try {
-      result = handler(data, s)
-    } catch (defect) {
-      result = Exit.die(defect)
+    if (failure._tag === "Some") {
+      error = failure.value
+    } else {
+      if (Cause.hasInterruptsOnly(exit.cause)) return
+      s.host.defect(`the ${event} handler`, exit.cause)
+      error = new InvalidActionError({ message: `The ${event} handler failed` })
     }
-    if (isFinished(result)) return settle(result)
-    return runHandler(s, cid, result, settle)
   }
-  const run = Effect.suspend(() => handler(data, s))
-  runHandler(
-    s,
-    cid,
-    Tracing.span(true, "sc.procedure", () => ({ "sc.socket.id": s.id, "sc.event": event }), run),
-    settle
-  )
+  if (reply === undefined) respond(s, cid, error, data)
+  else reply(error ?? null, data)
 }
 
 // Runs a handler that did not answer at once in a fiber of its own; it counts as pending until then.

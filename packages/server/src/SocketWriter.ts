@@ -47,8 +47,9 @@ export function respond(s: SocketCore, cid: Cid | undefined, error: unknown, dat
     writeFrame(s, `{"rid":${cid}}`)
     return
   }
-  const obj: Record<string, unknown> = { rid: cid }
-  if (error !== undefined && error !== null) obj.error = toWireError(error)
+  if (error === undefined || error === null)
+    return sendObject(s, data === undefined ? { rid: cid } : { rid: cid, data })
+  const obj: Record<string, unknown> = { rid: cid, error: toWireError(error) }
   if (data !== undefined) obj.data = data
   sendObject(s, obj)
 }
