@@ -114,6 +114,44 @@ const gaugeOf = (read: () => number): Metric.Metric.Hooks<number, Metric.GaugeSt
   modify: () => {}
 })
 
+/**
+ * A histogram series kept here and read when scraped, like the counters above: recording
+ * a value is a bucket search and a few additions, with no registry lookup or closure per
+ * value (the RPC and handshake timings are recorded per request and per connection).
+ */
+export const histogramOf = (boundaries: ReadonlyArray<number>) => {
+  const bounds = [...boundaries].sort((a, b) => a - b)
+  // counts[i]: values in (bounds[i-1], bounds[i]]; the last slot holds those above every bound.
+  const counts = new Float64Array(bounds.length + 1)
+  let count = 0
+  let sum = 0
+  let min = Number.MAX_VALUE
+  let max = -Number.MAX_VALUE
+  const record = (value: number): void => {
+    let i = 0
+    while (i < bounds.length && value > bounds[i]!) i++
+    counts[i]!++
+    count++
+    sum += value
+    if (value < min) min = value
+    if (value > max) max = value
+  }
+  const hooks: Metric.Metric.Hooks<number, Metric.HistogramState> = {
+    get: () => {
+      let cumulated = 0
+      const buckets: Array<[number, number]> = []
+      for (let i = 0; i < bounds.length; i++) {
+        cumulated += counts[i]!
+        buckets.push([bounds[i]!, cumulated])
+      }
+      return { buckets, count, min, max, sum }
+    },
+    update: record,
+    modify: record
+  }
+  return { record, hooks }
+}
+
 const errorName = (error: unknown): string =>
   error instanceof Error
     ? error.name
@@ -135,6 +173,9 @@ export class ServerMetrics {
       Context.add(Metric.CurrentMetricAttributes, labels)
     )
   }
+
+  // One series per event, however often a handler for it is wrapped.
+  private readonly rpcSeries = new Map<string, ReturnType<typeof histogramOf>>()
 
   // One metric object per label set, made once: a metric caches its series key, so an
   // update is a map lookup and not a key built from the labels.
@@ -175,13 +216,20 @@ export class ServerMetrics {
     event: string,
     handler: (data: unknown, socket: SCSocket.SCSocket) => Effect.Effect<A, E>
   ): (data: unknown, socket: SCSocket.SCSocket) => Effect.Effect<A, E> {
-    const histogram = Metric.withAttributes(rpcLatency, { event })
+    let series = this.rpcSeries.get(event)
+    if (series === undefined) {
+      series = histogramOf(latencyBoundaries)
+      this.rpcSeries.set(event, series)
+      Metric.registerUnsafe(Metric.withAttributes(rpcLatency, { event }), this.context, series.hooks)
+    }
+    const record = series.record
     return (data, socket) => {
       const start = performance.now()
       const result = handler(data, socket)
-      const record = () => histogram.updateUnsafe(performance.now() - start, this.context)
-      if (!Exit.isExit(result)) return result.pipe(Effect.ensuring(Effect.sync(record)))
-      record()
+      if (!Exit.isExit(result)) {
+        return result.pipe(Effect.ensuring(Effect.sync(() => record(performance.now() - start))))
+      }
+      record(performance.now() - start)
       return result
     }
   }
@@ -292,10 +340,25 @@ export class ServerMetrics {
         counterOf(() => server.broker.stats?.gaps ?? 0)
       )
     ]
-    // Touch the event-driven series so they are exported (as 0) before the first event.
-    connectionsTotal.updateUnsafe(0, ctx)
-    disconnectionsTotal.updateUnsafe(0, ctx)
+    // Counted here and read when scraped (exported as 0 before the first event). Slow
+    // consumers are rare: counted in the registry.
     slowConsumersTotal.updateUnsafe(0, ctx)
+    let connected = 0
+    let disconnected = 0
+    const handshakeTimes = histogramOf(latencyBoundaries)
+    registrations.push(
+      Metric.registerUnsafe(
+        connectionsTotal,
+        ctx,
+        counterOf(() => connected)
+      ),
+      Metric.registerUnsafe(
+        disconnectionsTotal,
+        ctx,
+        counterOf(() => disconnected)
+      ),
+      Metric.registerUnsafe(handshakeLatency, ctx, handshakeTimes.hooks)
+    )
     const handshakeStarts = new Map<string, number>()
     const unlisten = server.hub.listen((event) => {
       switch (event._tag) {
@@ -303,15 +366,15 @@ export class ServerMetrics {
           handshakeStarts.set(event.socket.id, performance.now())
           break
         case "Connection": {
-          connectionsTotal.updateUnsafe(1, ctx)
+          connected++
           const start = handshakeStarts.get(event.socket.id)
           handshakeStarts.delete(event.socket.id)
-          if (start !== undefined) handshakeLatency.updateUnsafe(performance.now() - start, ctx)
+          if (start !== undefined) handshakeTimes.record(performance.now() - start)
           break
         }
         case "Closure":
           handshakeStarts.delete(event.socket.id)
-          disconnectionsTotal.updateUnsafe(1, ctx)
+          disconnected++
           break
         case "SlowConsumer":
           if (event.phase === "Stalled") {
