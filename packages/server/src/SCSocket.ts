@@ -20,6 +20,7 @@ import type { Effect, Stream } from "effect"
 import type { WebSocket } from "ws"
 import type { SignOptions } from "./AuthEngine.js"
 import type { EventHub } from "./EventHub.js"
+import { shared, shareHeaderValues } from "./SharedHeaderValues.js"
 import type { InvokeError, SetAuthTokenError } from "./SocketErrors.js"
 import type { AuthState, SocketEvent } from "./SocketEvents.js"
 import type { ProtocolVersion } from "./WireDialect.js"
@@ -41,15 +42,26 @@ export interface UpgradeRequest {
   readonly connection: Socket
 }
 
-/** The `UpgradeRequest` view of a Node upgrade request. */
-export const upgradeRequest = (req: IncomingMessage): UpgradeRequest => ({
-  url: req.url ?? "/",
-  method: req.method ?? "GET",
-  httpVersion: req.httpVersion,
-  headers: req.headers,
-  socket: req.socket,
-  connection: req.socket
-})
+// Four fields per socket; `method` (ws accepts GET upgrades only) and the `connection`
+// alias live on the prototype.
+class KeptUpgradeRequest implements UpgradeRequest {
+  constructor(
+    readonly url: string,
+    readonly httpVersion: string,
+    readonly headers: IncomingHttpHeaders,
+    readonly socket: Socket
+  ) {}
+  get method(): string {
+    return "GET"
+  }
+  get connection(): Socket {
+    return this.socket
+  }
+}
+
+/** The `UpgradeRequest` view of a Node upgrade request (values most sockets share are held once). */
+export const upgradeRequest = (req: IncomingMessage): UpgradeRequest =>
+  new KeptUpgradeRequest(shared(req.url ?? "/"), req.httpVersion, shareHeaderValues(req.headers), req.socket)
 
 /** An Effect-native handler for an inbound event; its success is the ack data, its failure the ack error. */
 export type EventHandler = (data: unknown, socket: SCSocket) => Effect.Effect<unknown, unknown>

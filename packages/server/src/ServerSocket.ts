@@ -26,44 +26,56 @@ import * as Writer from "./SocketWriter.js"
 import * as Dialect from "./WireDialect.js"
 
 /**
+ * The state most sockets never need (server emits with acks, queued packets, congestion,
+ * held frames, batches, ...), allocated on the first write of a value other than its
+ * default. An idle socket's heap is a headline figure: these 18 fields would cost each
+ * socket 144 bytes in the socket object itself.
+ */
+class ColdState {
+  signedAuthToken: string | null = null
+  handlers: Map<string, EventHandler> | undefined = undefined
+  cid = 1
+  pendingAcks: Map<number, PendingAck> | undefined = undefined
+  pendingInboundRpcs = 0
+  publishesInFlight = 0
+  publishBytesInFlight = 0
+  inbox: Array<InboundPacket> | undefined = undefined
+  inboxSizes: Array<number> | undefined = undefined
+  inboxBytes = 0
+  congestion: CongestionEpisode | undefined = undefined
+  heldByCongestion = false
+  replaying = false
+  holds = 0
+  held: Array<Frame> | undefined = undefined
+  batch: Array<object> | undefined = undefined
+  publishOutChain: Array<PublishOutItem> | undefined = undefined
+  publishOutBusy = false
+}
+
+/**
  * A server-side SocketCluster socket (see `SCSocket` for the API).
  */
 export class ServerSocket implements SocketCore, SCSocket {
   state: SocketState = "connecting"
   authState: AuthState = "unauthenticated"
   authToken: unknown = null
-  signedAuthToken: string | null = null
-  // Allocated on first use, like the other per-socket collections: memory per idle
-  // socket is a headline figure (most sockets of a big server never use most of them).
-  handlers: Map<string, EventHandler> | undefined
   bytesReceived = 0
 
   readonly hub: EventHub<SocketEvent>
   corked = false
 
-  cid = 1
-  pendingAcks: Map<number, PendingAck> | undefined
-  pendingInboundRpcs = 0
-  publishesInFlight = 0
-  publishBytesInFlight = 0
   readonly openedAt = Date.now()
   lastSeen = this.openedAt
   nextPing: number
   handshakeReceived = false
   busy = false
-  inbox: Array<InboundPacket> | undefined
-  inboxSizes: Array<number> | undefined
-  inboxBytes = 0
   packetBytes = 0
-  congestion: CongestionEpisode | undefined
-  heldByCongestion = false
-  replaying = false
-  holds = 0
-  held: Array<Frame> | undefined
-  batch: Array<object> | undefined
-  publishOutChain: Array<PublishOutItem> | undefined
-  publishOutBusy = false
   dialect: Dialect.WireDialect
+  private cold: ColdState | undefined = undefined
+  private coldState(): ColdState {
+    if (this.cold === undefined) this.cold = new ColdState()
+    return this.cold
+  }
 
   constructor(
     readonly id: string,
@@ -77,6 +89,116 @@ export class ServerSocket implements SocketCore, SCSocket {
     // every interval forever.
     this.nextPing = this.openedAt + Math.round(host.options.pingInterval * (0.5 + 0.5 * Math.random()))
     this.dialect = Dialect.initialDialect(host.options.protocolVersion, request.url, host.codec() === json)
+  }
+
+  // The cold state's fields: read as their defaults until first written.
+  get signedAuthToken(): string | null {
+    return this.cold === undefined ? null : this.cold.signedAuthToken
+  }
+  set signedAuthToken(value: string | null) {
+    if (this.cold !== undefined || value !== null) this.coldState().signedAuthToken = value
+  }
+  get handlers(): Map<string, EventHandler> | undefined {
+    return this.cold === undefined ? undefined : this.cold.handlers
+  }
+  set handlers(value: Map<string, EventHandler> | undefined) {
+    if (this.cold !== undefined || value !== undefined) this.coldState().handlers = value
+  }
+  get cid(): number {
+    return this.cold === undefined ? 1 : this.cold.cid
+  }
+  set cid(value: number) {
+    if (this.cold !== undefined || value !== 1) this.coldState().cid = value
+  }
+  get pendingAcks(): Map<number, PendingAck> | undefined {
+    return this.cold === undefined ? undefined : this.cold.pendingAcks
+  }
+  set pendingAcks(value: Map<number, PendingAck> | undefined) {
+    if (this.cold !== undefined || value !== undefined) this.coldState().pendingAcks = value
+  }
+  get pendingInboundRpcs(): number {
+    return this.cold === undefined ? 0 : this.cold.pendingInboundRpcs
+  }
+  set pendingInboundRpcs(value: number) {
+    if (this.cold !== undefined || value !== 0) this.coldState().pendingInboundRpcs = value
+  }
+  get publishesInFlight(): number {
+    return this.cold === undefined ? 0 : this.cold.publishesInFlight
+  }
+  set publishesInFlight(value: number) {
+    if (this.cold !== undefined || value !== 0) this.coldState().publishesInFlight = value
+  }
+  get publishBytesInFlight(): number {
+    return this.cold === undefined ? 0 : this.cold.publishBytesInFlight
+  }
+  set publishBytesInFlight(value: number) {
+    if (this.cold !== undefined || value !== 0) this.coldState().publishBytesInFlight = value
+  }
+  get inbox(): Array<InboundPacket> | undefined {
+    return this.cold === undefined ? undefined : this.cold.inbox
+  }
+  set inbox(value: Array<InboundPacket> | undefined) {
+    if (this.cold !== undefined || value !== undefined) this.coldState().inbox = value
+  }
+  get inboxSizes(): Array<number> | undefined {
+    return this.cold === undefined ? undefined : this.cold.inboxSizes
+  }
+  set inboxSizes(value: Array<number> | undefined) {
+    if (this.cold !== undefined || value !== undefined) this.coldState().inboxSizes = value
+  }
+  get inboxBytes(): number {
+    return this.cold === undefined ? 0 : this.cold.inboxBytes
+  }
+  set inboxBytes(value: number) {
+    if (this.cold !== undefined || value !== 0) this.coldState().inboxBytes = value
+  }
+  get congestion(): CongestionEpisode | undefined {
+    return this.cold === undefined ? undefined : this.cold.congestion
+  }
+  set congestion(value: CongestionEpisode | undefined) {
+    if (this.cold !== undefined || value !== undefined) this.coldState().congestion = value
+  }
+  get heldByCongestion(): boolean {
+    return this.cold === undefined ? false : this.cold.heldByCongestion
+  }
+  set heldByCongestion(value: boolean) {
+    if (this.cold !== undefined || value !== false) this.coldState().heldByCongestion = value
+  }
+  get replaying(): boolean {
+    return this.cold === undefined ? false : this.cold.replaying
+  }
+  set replaying(value: boolean) {
+    if (this.cold !== undefined || value !== false) this.coldState().replaying = value
+  }
+  get holds(): number {
+    return this.cold === undefined ? 0 : this.cold.holds
+  }
+  set holds(value: number) {
+    if (this.cold !== undefined || value !== 0) this.coldState().holds = value
+  }
+  get held(): Array<Frame> | undefined {
+    return this.cold === undefined ? undefined : this.cold.held
+  }
+  set held(value: Array<Frame> | undefined) {
+    if (this.cold !== undefined || value !== undefined) this.coldState().held = value
+  }
+  get batch(): Array<object> | undefined {
+    return this.cold === undefined ? undefined : this.cold.batch
+  }
+  set batch(value: Array<object> | undefined) {
+    if (this.cold !== undefined || value !== undefined) this.coldState().batch = value
+  }
+  get publishOutChain(): Array<PublishOutItem> | undefined {
+    return this.cold === undefined ? undefined : this.cold.publishOutChain
+  }
+  set publishOutChain(value: Array<PublishOutItem> | undefined) {
+    if (this.cold !== undefined || value !== undefined) this.coldState().publishOutChain = value
+  }
+  get publishOutBusy(): boolean {
+    return this.cold === undefined ? false : this.cold.publishOutBusy
+  }
+  set publishOutBusy(value: boolean) {
+    if (this.cold !== undefined || value !== false) this.coldState().publishOutBusy = value
   }
 
   get protocolVersion(): Dialect.ProtocolVersion | null {

@@ -54,7 +54,7 @@ export class UpgradeAdmission {
   /** Handles an HTTP upgrade request (`'upgrade'` event of a Node HTTP server). */
   readonly onUpgrade = (req: Http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     // Without an error listener an ECONNRESET during async checks would crash the process.
-    socket.on("error", () => socket.destroy())
+    socket.on("error", destroyOnError)
     const pathname = (req.url ?? "/").split("?")[0]
     if (pathname !== this.host.options.path) return rejectUpgrade(socket, 400, "Bad Request")
     this.admit(req, socket, head)
@@ -117,7 +117,12 @@ export class UpgradeAdmission {
 
   private upgrade(req: Http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const host = this.host
-    const upgrade = () => host.wss.handleUpgrade(req, socket, head, (ws) => host.connected(ws, req))
+    const upgrade = () =>
+      host.wss.handleUpgrade(req, socket, head, (ws) => {
+        // From here on ws's own error listener handles the socket.
+        socket.removeListener("error", destroyOnError)
+        host.connected(ws, req)
+      })
     if (!host.pipeline.has("handshakeWS")) return upgrade()
     const refuse = (blocked: { readonly error: unknown }) => {
       const error = blocked.error
@@ -132,6 +137,11 @@ export class UpgradeAdmission {
       if (exit._tag === "Failure") rejectUpgrade(socket, 500, "Internal Server Error")
     })
   }
+}
+
+// One listener for every socket (no closure each): an emitter calls it with itself as `this`.
+function destroyOnError(this: Duplex): void {
+  this.destroy()
 }
 
 /** Answers an upgrade request with an HTTP error and closes the connection. */
