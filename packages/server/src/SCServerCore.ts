@@ -7,7 +7,6 @@ import type * as Http from "node:http"
 import type { Duplex } from "node:stream"
 import type { BrokerError, CodecEngine, InvalidArgumentsError } from "@effect-socketcluster/protocol"
 import { Cause, Effect, Exit, type Fiber, type Scope, Semaphore, type Stream } from "effect"
-import type { WebSocket, WebSocketServer } from "ws"
 import type { AuthEngine } from "./AuthEngine.js"
 import type { BrokerShape } from "./Broker.js"
 import { ChannelRegistry } from "./ChannelRegistry.js"
@@ -19,6 +18,7 @@ import { isFinished } from "./Finished.js"
 import { type Middleware, type MiddlewareType, withMiddlewareType } from "./Middleware.js"
 import { MiddlewarePipeline } from "./MiddlewarePipeline.js"
 import type { ServerOptions } from "./Options.js"
+import type { OwnedWebSocket, OwnedWebSocketServer } from "./OwnedWebSocket.js"
 import type { RecoverRequest, RecoveryAck } from "./Recovery.js"
 import { type EventHandler, upgradeRequest } from "./SCSocket.js"
 import { DuplicateHandlerError } from "./ServerErrors.js"
@@ -60,7 +60,7 @@ export class SCServerCore implements SocketHost {
     readonly broker: BrokerShape,
     codec: CodecEngine,
     private readonly fork: <A, E>(effect: Effect.Effect<A, E>) => Fiber.Fiber<A, E>,
-    readonly wss: WebSocketServer,
+    readonly wss: OwnedWebSocketServer,
     /** The Node HTTP server whose upgrades this server handles; undefined when routed by an Effect HTTP app. */
     readonly httpServer: Http.Server | undefined,
     handshakeSemaphore: Semaphore.Semaphore,
@@ -333,7 +333,7 @@ export class SCServerCore implements SocketHost {
     return this.clients.size + this.pendingClients.size
   }
 
-  connected(ws: WebSocket, req: Http.IncomingMessage): void {
+  connected(ws: OwnedWebSocket, req: Http.IncomingMessage): void {
     const socket = new ServerSocket(this.generateId(), ws, upgradeRequest(req), this)
     this.pendingClients.set(socket.id, socket)
     this.counters.handshakes++

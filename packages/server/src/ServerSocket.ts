@@ -9,10 +9,10 @@
 
 import { type InboundPacket, json } from "@effect-socketcluster/protocol"
 import { Effect, type Stream } from "effect"
-import type { WebSocket } from "ws"
 import type { SignOptions } from "./AuthEngine.js"
 import { EventHub } from "./EventHub.js"
 import type { Frame } from "./Frame.js"
+import { type OwnedWebSocket, own, type WebSocketOwner } from "./OwnedWebSocket.js"
 import type { EventHandler, SCSocket, SocketState, UpgradeRequest } from "./SCSocket.js"
 import * as Auth from "./SocketAuth.js"
 import type { CongestionEpisode, PendingAck, PublishOutItem, SocketCore, SocketHost } from "./SocketCore.js"
@@ -55,7 +55,7 @@ class ColdState {
 /**
  * A server-side SocketCluster socket (see `SCSocket` for the API).
  */
-export class ServerSocket implements SocketCore, SCSocket {
+export class ServerSocket implements SocketCore, SCSocket, WebSocketOwner {
   state: SocketState = "connecting"
   authState: AuthState = "unauthenticated"
   authToken: unknown = null
@@ -79,7 +79,7 @@ export class ServerSocket implements SocketCore, SCSocket {
 
   constructor(
     readonly id: string,
-    readonly ws: WebSocket,
+    readonly ws: OwnedWebSocket,
     readonly request: UpgradeRequest,
     readonly host: SocketHost
   ) {
@@ -239,20 +239,29 @@ export class ServerSocket implements SocketCore, SCSocket {
 
   /** Called by the transport once the WebSocket is open: wires its events to the inbound path and the close sequence. */
   start(): void {
-    this.ws.on("message", (data: Buffer, isBinary: boolean) => Inbound.onMessage(this, data, isBinary))
-    this.ws.on("close", (code: number, reason: Buffer) => {
-      // A client that hangs up after its pong deadline timed out: v14's per-socket timer
-      // would already have fired, the sweep only notices at its next tick.
-      if (Lifecycle.pongOverdue(this, Date.now())) return this.closeUnsafe(4001, undefined, false)
-      this.closeUnsafe(
-        code === 1005 && this.state !== "closed" ? 1005 : code,
-        reason.length > 0 ? reason.toString() : undefined,
-        false
-      )
-    })
-    this.ws.on("error", (error: Error) => {
-      this.emitError(error)
-    })
+    own(this.ws, this)
+  }
+
+  /** @internal The WebSocket's `message` event. */
+  onWsMessage(data: Buffer, isBinary: boolean): void {
+    Inbound.onMessage(this, data, isBinary)
+  }
+
+  /** @internal The WebSocket's `close` event. */
+  onWsClose(code: number, reason: Buffer): void {
+    // A client that hangs up after its pong deadline timed out: v14's per-socket timer
+    // would already have fired, the sweep only notices at its next tick.
+    if (Lifecycle.pongOverdue(this, Date.now())) return this.closeUnsafe(4001, undefined, false)
+    this.closeUnsafe(
+      code === 1005 && this.state !== "closed" ? 1005 : code,
+      reason.length > 0 ? reason.toString() : undefined,
+      false
+    )
+  }
+
+  /** @internal The WebSocket's `error` event. */
+  onWsError(error: Error): void {
+    this.emitError(error)
   }
 
   /** Called by the server's heartbeat sweep. */

@@ -8,6 +8,7 @@ import { Effect, Option, type Scope } from "effect"
 import { HttpServer } from "effect/http"
 import { WebSocketServer } from "ws"
 import type { ServerOptions } from "./Options.js"
+import { OwnedWebSocket, type OwnedWebSocketServer } from "./OwnedWebSocket.js"
 import { ServerStartError } from "./ServerErrors.js"
 
 /**
@@ -46,13 +47,14 @@ export const appServerPort: Effect.Effect<number | undefined> = Effect.map(
 )
 
 /** The `ws` server that completes upgrades (no server of its own, no client tracking), closed with the scope. */
-export const webSocketServer = (options: ServerOptions): Effect.Effect<WebSocketServer, never, Scope.Scope> =>
+export const webSocketServer = (options: ServerOptions): Effect.Effect<OwnedWebSocketServer, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.sync(
       () =>
         new WebSocketServer({
           noServer: true,
           clientTracking: false,
+          WebSocket: OwnedWebSocket,
           maxPayload: options.maxPayload,
           perMessageDeflate: options.perMessageDeflate
         })

@@ -9,10 +9,10 @@ import * as Http from "node:http"
 import type { Duplex } from "node:stream"
 import { ServerProtocolError } from "@effect-socketcluster/protocol"
 import type { Effect, Fiber } from "effect"
-import type { WebSocket, WebSocketServer } from "ws"
 import type { MiddlewarePipeline } from "./MiddlewarePipeline.js"
 import type { ServerOptions } from "./Options.js"
 import * as Origins from "./Origins.js"
+import type { OwnedWebSocket, OwnedWebSocketServer } from "./OwnedWebSocket.js"
 import type { ServerCounters } from "./SocketCore.js"
 
 /** What admission needs from its server. */
@@ -20,13 +20,13 @@ export interface AdmissionHost {
   readonly options: ServerOptions
   readonly counters: ServerCounters
   readonly pipeline: MiddlewarePipeline
-  readonly wss: WebSocketServer
+  readonly wss: OwnedWebSocketServer
   /** Sockets open or in the handshake. */
   connectionCount(): number
   warn(error: unknown): void
   runFork<A, E>(effect: Effect.Effect<A, E>): Fiber.Fiber<A, E>
   /** A WebSocket was accepted. */
-  connected(ws: WebSocket, req: Http.IncomingMessage): void
+  connected(ws: OwnedWebSocket, req: Http.IncomingMessage): void
 }
 
 interface PendingUpgrade {
