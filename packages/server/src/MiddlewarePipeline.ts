@@ -17,7 +17,10 @@ import {
 } from "./Middleware.js"
 import * as Tracing from "./Tracing.js"
 
-type Lists = { [K in MiddlewareType]: Array<Middleware<K>> }
+// Copy-on-write: `add` and `remove` replace a list, so a running chain keeps the list it
+// started with (what was added or removed meanwhile affects the next action only) and
+// no action copies it.
+type Lists = { [K in MiddlewareType]: ReadonlyArray<Middleware<K>> }
 
 const spanAttributes = (type: MiddlewareType, req: MiddlewareRequests[MiddlewareType]): Tracing.SpanAttributes => ({
   "sc.middleware": type,
@@ -58,13 +61,23 @@ export class MiddlewarePipeline {
   }
 
   add<T extends MiddlewareType>(type: T, middleware: Middleware<T>): void {
-    ;(this.lists[type] as Array<Middleware<T>>).push(middleware)
+    this.set(type, [...this.list(type), middleware])
   }
 
   /** Removes every occurrence of `middleware` (by identity). */
   remove<T extends MiddlewareType>(type: T, middleware: Middleware<T>): void {
-    const list = this.lists[type] as Array<Middleware<T>>
-    for (let i = list.length - 1; i >= 0; i--) if (list[i] === middleware) list.splice(i, 1)
+    this.set(
+      type,
+      this.list(type).filter((m) => m !== middleware)
+    )
+  }
+
+  private list<T extends MiddlewareType>(type: T): ReadonlyArray<Middleware<T>> {
+    return this.lists[type] as ReadonlyArray<Middleware<T>>
+  }
+
+  private set<T extends MiddlewareType>(type: T, list: ReadonlyArray<Middleware<T>>): void {
+    ;(this.lists as Record<MiddlewareType, ReadonlyArray<Middleware<T>>>)[type] = list
   }
 
   /** Runs the chain of `type`; fails with `MiddlewareBlocked` at the first rejection. */
@@ -84,10 +97,9 @@ export class MiddlewarePipeline {
     type: T,
     req: MiddlewareRequests[T]
   ): Effect.Effect<void, MiddlewareBlocked> {
-    const list = this.lists[type] as Array<Middleware<T>>
+    const list = this.list(type)
     if (list.length === 0) return Effect.void
-    // Snapshot: middleware added or removed while a chain runs affects the next action only.
-    return this.runFrom(type, list.slice(), 0, req)
+    return this.runFrom(type, list, 0, req)
   }
 
   private runFrom<T extends MiddlewareType>(
