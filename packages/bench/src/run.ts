@@ -22,11 +22,8 @@ import { type Launch, startTarget } from "./target-process.js"
 import { isUnavailable, library, ours, type Target, targets, type Unavailable } from "./targets/index.js"
 
 const resultsDir = fileURLToPath(new URL("../results/", import.meta.url))
-// The real client of the load clients' protocol: socketcluster-client 14.3.2 (v1) or 20.0.2 (v2).
-const checkScripts = {
-  1: fileURLToPath(new URL("./check/real-client-check.cjs", import.meta.url)),
-  2: fileURLToPath(new URL("./check/real-client-check-v2.cjs", import.meta.url))
-} as const
+// Checks with the real client of the load clients' protocol: socketcluster-client 14.3.2 (v1) or 20.0.2 (v2).
+const checkScript = fileURLToPath(new URL("./check/real-client-check.cjs", import.meta.url))
 
 const { values: flags } = parseArgs({
   options: {
@@ -92,7 +89,7 @@ const checkWithRealClient = async (launch: Launch, serverCore: number | null): P
   try {
     const check = spawnSync(
       process.execPath,
-      ["--no-experimental-websocket", checkScripts[protocol], String(server.port)],
+      ["--no-experimental-websocket", checkScript, String(server.port), String(protocol)],
       {
         encoding: "utf8",
         timeout: 20000
