@@ -48,7 +48,8 @@ export class TargetProcessError extends Error {
 
 const statsAgent = fileURLToPath(new URL("./targets/stats-agent.cjs", import.meta.url))
 
-const freePort = (): Promise<number> =>
+/** A port free on the loopback interface right now (the kernel picks it; it is released for the caller). */
+export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = net.createServer()
     server.once("error", reject)

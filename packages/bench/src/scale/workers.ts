@@ -11,12 +11,11 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { readdirSync, readFileSync, writeFileSync } from "node:fs"
-import * as net from "node:net"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { median } from "../loadgen/percentile.js"
 import { fanOutScenario } from "../scenarios/fan-out.js"
-import { startTarget } from "../target-process.js"
+import { freePort, startTarget } from "../target-process.js"
 import { prepareCli } from "../targets/cli.js"
 import { isUnavailable } from "../targets/index.js"
 
@@ -33,17 +32,6 @@ const redisServer = "/usr/bin/redis-server"
 const log = (line: string): void => {
   process.stdout.write(`${line}\n`)
 }
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 
 /** A throw-away redis-server (no persistence) on a free port, ready when it says so. */
 const startRedis = async (): Promise<{ readonly url: string; readonly process: ChildProcess }> => {
