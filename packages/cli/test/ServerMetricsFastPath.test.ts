@@ -1,14 +1,15 @@
 import { Effect, Exit } from "effect"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ServerMetrics } from "../src/ServerMetrics.js"
 import { connectClient, parsePrometheus, sampleValue, startApp, type TestApp } from "./harness.js"
 
-// A real server socket for the wrappers to pass on (they never read it).
+// A real server socket for the wrappers to pass on (they never read it). Each test makes
+// its own metrics and its own socket, so one app serves the file.
 let app: TestApp
-beforeEach(async () => {
+beforeAll(async () => {
   app = await startApp()
 })
-afterEach(() => app.stop())
+afterAll(() => app.stop())
 
 const serverSocket = async () => {
   const client = await connectClient(app.port)
@@ -17,18 +18,21 @@ const serverSocket = async () => {
   return socket
 }
 
+/** A subscribe request from a real server socket, for the middleware wrappers. */
+const subscribeRequest = async () => ({
+  socket: await serverSocket(),
+  channel: "room/a",
+  waitForAuth: false,
+  data: undefined,
+  authTokenExpiredError: undefined
+})
+
 const value = (metrics: ServerMetrics, name: string, labels: Record<string, string>) =>
   sampleValue(parsePrometheus(metrics.render()), name, labels)
 
 describe("ServerMetrics wrappers keep finished results finished (no fiber needed)", () => {
   it("countRejections returns a middleware's Exit itself and counts a failed one at once", async () => {
-    const req = {
-      socket: await serverSocket(),
-      channel: "room/a",
-      waitForAuth: false,
-      data: undefined,
-      authTokenExpiredError: undefined
-    }
+    const req = await subscribeRequest()
     const metrics = new ServerMetrics()
     const failure = Exit.fail("no")
     const allow = metrics.countRejections("subscribe", () => Effect.void)
@@ -40,13 +44,7 @@ describe("ServerMetrics wrappers keep finished results finished (no fiber needed
   })
 
   it("countRejections still counts the failure of an asynchronous middleware", async () => {
-    const req = {
-      socket: await serverSocket(),
-      channel: "room/a",
-      waitForAuth: false,
-      data: undefined,
-      authTokenExpiredError: undefined
-    }
+    const req = await subscribeRequest()
     const metrics = new ServerMetrics()
     const deny = metrics.countRejections("subscribe", () => Effect.fail("later").pipe(Effect.delay("1 millis")))
     const result = deny(req)

@@ -67,22 +67,39 @@ const epochOf = (event: Recovery.Event | undefined): string =>
 const Server = TestServer.layer({}, BrokerMemory.layerWith({ history }))
 const reconnecting = { reconnect: Schedule.spaced("20 millis") } as const
 
+/**
+ * The test server, a reconnecting client of it, and `whileAway`: drops the client, runs
+ * `effect` while the handshake gate holds it away, then lets it back in.
+ */
+const gatedClient = Effect.gen(function* () {
+  const { server } = yield* TestServer.TestServer
+  const gate = yield* handshakeGate(server)
+  const client = yield* TestServer.client(reconnecting)
+  const whileAway = <E>(effect: Effect.Effect<void, E>) =>
+    Effect.gen(function* () {
+      yield* dropClient(server, client, gate)
+      yield* effect
+      yield* gate.open
+    })
+  return { server, client, whileAway } as const
+})
+
 describe("recovering subscriptions", () => {
   it.live("what is published during a server-side disconnect comes back once, in order, before what is new", () =>
     Effect.gen(function* () {
-      const { server } = yield* TestServer.TestServer
-      const gate = yield* handshakeGate(server)
-      const client = yield* TestServer.client(reconnecting)
+      const { server, client, whileAway } = yield* gatedClient
       const news = yield* client.subscriptionRecovering("news")
       for (const n of [1, 2, 3]) yield* server.exchange.publish("news", n)
       const before = yield* take(news, 3)
       const epoch = epochOf(before[0])
       assert.deepStrictEqual(before, [publication(1, 1, epoch), publication(2, 2, epoch), publication(3, 3, epoch)])
 
-      yield* dropClient(server, client, gate)
-      assert.isFalse(yield* client.isSubscribed("news"))
-      for (const n of [4, 5, 6, 7, 8]) yield* server.exchange.publish("news", n)
-      yield* gate.open
+      yield* whileAway(
+        Effect.gen(function* () {
+          assert.isFalse(yield* client.isSubscribed("news"))
+          for (const n of [4, 5, 6, 7, 8]) yield* server.exchange.publish("news", n)
+        })
+      )
       yield* firstState(client, "Open")
       const missed = yield* take(news, 5)
       assert.deepStrictEqual(
@@ -97,17 +114,15 @@ describe("recovering subscriptions", () => {
 
   it.live("history too short: a Gap, then what history still held, then what is new", () =>
     Effect.gen(function* () {
-      const { server } = yield* TestServer.TestServer
-      const gate = yield* handshakeGate(server)
-      const client = yield* TestServer.client(reconnecting)
+      const { server, client, whileAway } = yield* gatedClient
       const ticks = yield* client.subscriptionRecovering("short:ticks")
       yield* server.exchange.publish("short:ticks", "a")
       const [first] = yield* take(ticks, 1)
       const epoch = epochOf(first)
 
-      yield* dropClient(server, client, gate)
-      for (const data of ["b", "c", "d", "e"]) yield* server.exchange.publish("short:ticks", data)
-      yield* gate.open
+      yield* whileAway(
+        Effect.forEach(["b", "c", "d", "e"], (data) => server.exchange.publish("short:ticks", data), { discard: true })
+      )
       const recovered = yield* take(ticks, 3)
       assert.deepStrictEqual(recovered, [
         {
@@ -126,9 +141,7 @@ describe("recovering subscriptions", () => {
 
   it.live("a channel without history reports NoHistory after a reconnect; a channel is recovering or not", () =>
     Effect.gen(function* () {
-      const { server } = yield* TestServer.TestServer
-      const gate = yield* handshakeGate(server)
-      const client = yield* TestServer.client(reconnecting)
+      const { server, client, whileAway } = yield* gatedClient
       const cursor = yield* client.subscriptionRecovering("plain:cursor")
       yield* server.exchange.publish("plain:cursor", 1)
       assert.deepStrictEqual(yield* take(cursor, 1), [{ _tag: "Publication", data: 1, position: undefined }])
@@ -139,9 +152,7 @@ describe("recovering subscriptions", () => {
       yield* server.exchange.publish("plain:other", "still there")
       assert.deepStrictEqual([...(yield* Stream.runCollect(Stream.take(plain, 1)))], ["still there"])
 
-      yield* dropClient(server, client, gate)
-      yield* server.exchange.publish("plain:cursor", "lost")
-      yield* gate.open
+      yield* whileAway(server.exchange.publish("plain:cursor", "lost"))
       assert.deepStrictEqual(yield* take(cursor, 1), [
         { _tag: "Gap", reason: "NoHistory", since: undefined, position: undefined }
       ])

@@ -19,6 +19,19 @@ const portOf = (context: Context.Context<HttpServer.HttpServer>) => {
   return address._tag === "UnixPathAddress" ? 0 : address.port
 }
 
+// An app with one route, served by whichever NodeHttpServer layer the test provides.
+const healthApp = HttpRouter.serve(HttpRouter.add("GET", "/health", HttpServerResponse.text("ok")), quiet).pipe(
+  Layer.provide(HttpRouter.layer)
+)
+
+// Building `layer` fails: two 'upgrade' listeners on one Node server would break every WebSocket.
+const assertUpgradeConflict = <A, E>(layer: Layer.Layer<A, E>) =>
+  Effect.gen(function* () {
+    const exit = yield* Effect.exit(Layer.build(layer))
+    assert.isTrue(Exit.isFailure(exit))
+    if (Exit.isFailure(exit)) assert.include(Cause.pretty(exit.cause), "another 'upgrade' listener")
+  })
+
 // One raw WebSocket that opens, then closes from the client side; resolves once closed.
 const cycle = (url: string) =>
   Effect.callback<void, Error>((resume) => {
@@ -103,34 +116,20 @@ describe("SCServerHttp.upgrade in an Effect HTTP app", () => {
   it.live("layerAttach refuses a Node server that NodeHttpServer already serves", () =>
     Effect.gen(function* () {
       const http = Http.createServer()
-      const Served = HttpRouter.serve(HttpRouter.add("GET", "/health", HttpServerResponse.text("ok")), quiet).pipe(
-        Layer.provide(HttpRouter.layer),
-        Layer.provideMerge(nodeServer(http))
+      const Served = healthApp.pipe(Layer.provideMerge(nodeServer(http)))
+      yield* assertUpgradeConflict(
+        SCServer.layerAttach(http, { authKey }).pipe(Layer.provideMerge(Served), Layer.provide(BrokerMemory.layer))
       )
-      const exit = yield* Effect.exit(
-        Layer.build(
-          SCServer.layerAttach(http, { authKey }).pipe(Layer.provideMerge(Served), Layer.provide(BrokerMemory.layer))
-        )
-      )
-      assert.isTrue(Exit.isFailure(exit))
-      if (Exit.isFailure(exit)) assert.include(Cause.pretty(exit.cause), "another 'upgrade' listener")
     })
   )
 
   it.live("NodeHttpServer cannot serve a Node server that layerAttach already uses", () =>
     Effect.gen(function* () {
       const http = Http.createServer()
-      const Served = HttpRouter.serve(HttpRouter.add("GET", "/health", HttpServerResponse.text("ok")), quiet).pipe(
-        Layer.provide(HttpRouter.layer),
-        Layer.provide(nodeServer(http))
+      const Served = healthApp.pipe(Layer.provide(nodeServer(http)))
+      yield* assertUpgradeConflict(
+        Served.pipe(Layer.provideMerge(SCServer.layerAttach(http, { authKey })), Layer.provide(BrokerMemory.layer))
       )
-      const exit = yield* Effect.exit(
-        Layer.build(
-          Served.pipe(Layer.provideMerge(SCServer.layerAttach(http, { authKey })), Layer.provide(BrokerMemory.layer))
-        )
-      )
-      assert.isTrue(Exit.isFailure(exit))
-      if (Exit.isFailure(exit)) assert.include(Cause.pretty(exit.cause), "another 'upgrade' listener")
     })
   )
 })
