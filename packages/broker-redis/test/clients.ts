@@ -104,9 +104,20 @@ export interface ServerProcess {
 
 const example = fileURLToPath(new URL("../examples/start-redis.ts", import.meta.url))
 
+/**
+ * How long a server process may take to print `listening`. Nearly all of a start is
+ * loading modules: node + tsx load effect, the server and the redis client from source
+ * through tsx's loader (about 5 s for one process, 6.5 s for two at once, measured on
+ * the 2-core machine under load; only milliseconds go to connecting to Redis and
+ * listening). The two-server hooks get 30 s for the pair; this deadline is a little
+ * less, so a start that hangs fails here, with what the process printed, and is killed.
+ */
+export const serverStartTimeoutMs = 25_000
+
 /** Spawns examples/start-redis.ts (node + tsx) on a free port and waits for its `listening <port>` line. */
 export const spawnServer = (brokerUrl: string): Promise<ServerProcess> =>
   new Promise((resolve, reject) => {
+    const started = performance.now()
     const child = spawn(process.execPath, ["--conditions=@effect-socketcluster/source", "--import", "tsx", example], {
       env: { ...process.env, PORT: "0", BROKER_URL: brokerUrl },
       stdio: ["ignore", "pipe", "pipe"]
@@ -126,6 +137,15 @@ export const spawnServer = (brokerUrl: string): Promise<ServerProcess> =>
       })
     let stderr = ""
     let pending = ""
+    const deadline = setTimeout(() => {
+      child.off("exit", onExit)
+      child.kill("SIGKILL")
+      reject(
+        new Error(
+          `server not listening after ${Math.round(performance.now() - started)} ms; stdout:\n${lines.join("\n")}\nstderr:\n${stderr}`
+        )
+      )
+    }, serverStartTimeoutMs)
     child.stderr?.on("data", (chunk: Buffer) => {
       stderr += chunk.toString()
     })
@@ -138,6 +158,7 @@ export const spawnServer = (brokerUrl: string): Promise<ServerProcess> =>
         for (const waiter of lineWaiters) waiter(text)
         const match = /^listening (\d+)$/.exec(text)
         if (match !== null) {
+          clearTimeout(deadline)
           child.off("exit", onExit)
           resolve({
             port: Number(match[1]),
@@ -154,9 +175,15 @@ export const spawnServer = (brokerUrl: string): Promise<ServerProcess> =>
         }
       }
     })
-    const onExit = (code: number | null) => reject(new Error(`server exited with ${String(code)}:\n${stderr}`))
+    const onExit = (code: number | null) => {
+      clearTimeout(deadline)
+      reject(new Error(`server exited with ${String(code)}:\n${stderr}`))
+    }
     child.once("exit", onExit)
-    child.once("error", reject)
+    child.once("error", (error) => {
+      clearTimeout(deadline)
+      reject(error)
+    })
   })
 
 /** A `#publish` frame as the socket received it (offset and epoch only on recovering subscriptions). */
@@ -225,13 +252,17 @@ export const twoServersOnRedis = (startRedis: () => Promise<RedisServer>): TwoSe
   beforeAll(async () => {
     redis = await startRedis()
     const url = redis.url
-    servers = await Promise.all([spawnServer(url), spawnServer(url)])
+    // Both start at once; if one fails, the other is stopped too, so nothing outlives the file.
+    const started = await Promise.allSettled([spawnServer(url), spawnServer(url)])
+    servers = started.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []))
+    const failed = started.find((result) => result.status === "rejected")
+    if (failed !== undefined) throw failed.reason
   }, 30_000)
   afterAll(async () => {
     for (const client of clients) client.destroy()
     await Promise.all(servers.map((server) => server.stop()))
     await redis?.stop()
-  })
+  }, 30_000)
   return {
     redis: () => {
       if (redis === undefined) throw new Error("redis-server not started")
