@@ -7,6 +7,9 @@ export default defineProject({
     name: "broker-redis",
     include: ["test/**/*.test.ts"],
     environment: "node",
-    setupFiles: ["test/setup.ts"]
+    setupFiles: ["test/setup.ts"],
+    // Projects do not inherit the root config's test options: each sets its timeouts.
+    testTimeout: 30_000,
+    hookTimeout: 30_000
   }
 })

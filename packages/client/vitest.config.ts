@@ -6,6 +6,9 @@ export default defineProject({
   test: {
     name: "client",
     include: ["test/**/*.test.ts"],
-    environment: "node"
+    environment: "node",
+    // Projects do not inherit the root config's test options: each sets its timeouts.
+    testTimeout: 30_000,
+    hookTimeout: 30_000
   }
 })
