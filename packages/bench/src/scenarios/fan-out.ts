@@ -12,7 +12,7 @@
 import { Samples } from "../loadgen/percentile.js"
 import { openClient, openClients } from "../loadgen/sc-client.js"
 import { addTracker, emptyIntegrity, SequenceTracker } from "../loadgen/sequence-tracker.js"
-import { Countdown, delay, loadCpuMicros, loadNote, type Scenario } from "./scenario.js"
+import { ClosedLoop, Countdown, delay, loadNote, type Scenario } from "./scenario.js"
 
 export const fanOutScenario = (subscribers: number, ratePerSecond: number): Scenario => ({
   id: `fan-out-${subscribers}`,
@@ -31,14 +31,17 @@ export const fanOutScenario = (subscribers: number, ratePerSecond: number): Scen
     const latencies = new Samples()
     const sentAt: Array<number> = []
     let recordLatency = true
-    let pump = (): void => {}
+    const window = 20 // publications in flight
+    const maxRate = new ClosedLoop(() => {
+      while (published * subscribers - deliveries.count < window * subscribers) publish()
+    })
     clients.forEach((client, index) => {
       const tracker = trackers[index]!
       client.onDelivery = (_channel, sequence) => {
         tracker.accept(sequence)
         if (recordLatency) latencies.add(performance.now() - (sentAt[sequence] ?? Number.NaN))
         deliveries.add()
-        pump()
+        maxRate.pump()
       }
     })
     await Promise.all(clients.map((client) => client.subscribe("fan")))
@@ -61,23 +64,12 @@ export const fanOutScenario = (subscribers: number, ratePerSecond: number): Scen
     await deliveries.reach(published * subscribers, 10000)
     recordLatency = false
 
-    const window = 20 // publications in flight
-    let open = true
-    pump = () => {
-      while (open && published * subscribers - deliveries.count < window * subscribers) publish()
-    }
-    const deliveredBefore = deliveries.count
-    const cpuBefore = await target.cpuMicros()
-    const loadBefore = loadCpuMicros()
-    const started = performance.now()
-    pump()
-    await delay(quick ? 1000 : 3000)
-    open = false
-    await deliveries.reach(published * subscribers, 10000)
-    const seconds = (performance.now() - started) / 1000
-    const load = loadCpuMicros() - loadBefore
-    const cpuAfter = await target.cpuMicros()
-    const delivered = deliveries.count - deliveredBefore
+    const {
+      delivered,
+      seconds,
+      cpuMicros,
+      loadMicros: load
+    } = await maxRate.measure(target, deliveries, quick, () => published * subscribers)
 
     const integrity = emptyIntegrity()
     for (const tracker of trackers) addTracker(integrity, tracker, published)
@@ -88,7 +80,7 @@ export const fanOutScenario = (subscribers: number, ratePerSecond: number): Scen
         latencyP50Ms: latencies.quantile(0.5),
         latencyP99Ms: latencies.quantile(0.99),
         deliveriesPerSecond: delivered / seconds,
-        cpuPerDeliveryMicros: (cpuAfter - cpuBefore) / delivered,
+        cpuPerDeliveryMicros: cpuMicros / delivered,
         loadCpuPerDeliveryMicros: load / delivered
       },
       integrity,

@@ -9,7 +9,7 @@
  */
 import { openClient, openClients } from "../loadgen/sc-client.js"
 import { addTracker, emptyIntegrity, SequenceTracker } from "../loadgen/sequence-tracker.js"
-import { Countdown, delay, loadCpuMicros, loadNote, type Scenario } from "./scenario.js"
+import { ClosedLoop, Countdown, loadCpuMicros, loadNote, type Scenario } from "./scenario.js"
 
 const sockets = 1000
 const channelsPerSocket = 10
@@ -33,13 +33,20 @@ export const manyChannelsScenario: Scenario = {
     const trackers = Array.from({ length: channels }, () => new SequenceTracker())
     const deliveries = new Countdown()
     let misrouted = 0
-    let pump = (): void => {}
+    const maxRate = new ClosedLoop(() => {
+      while (published - deliveries.count < deliveriesInFlight) {
+        const channel = cursor
+        cursor = (cursor + 1) % channels
+        publisher.publish(`ch${channel}`, `{"c":${channel},"s":${publishedPerChannel[channel]!++}}`)
+        published++
+      }
+    })
     clients.forEach((client, index) => {
       client.onDelivery = (channel, sequence) => {
         if (Math.floor(channel / channelsPerSocket) === index) trackers[channel]?.accept(sequence)
         else misrouted++
         deliveries.add()
-        pump()
+        maxRate.pump()
       }
     })
 
@@ -63,25 +70,11 @@ export const manyChannelsScenario: Scenario = {
     const publishedPerChannel = new Uint32Array(channels)
     let published = 0
     let cursor = 0
-    let open = true
-    pump = () => {
-      while (open && published - deliveries.count < deliveriesInFlight) {
-        const channel = cursor
-        cursor = (cursor + 1) % channels
-        publisher.publish(`ch${channel}`, `{"c":${channel},"s":${publishedPerChannel[channel]!++}}`)
-        published++
-      }
-    }
-    const publishCpuBefore = await target.cpuMicros()
-    const publishLoadBefore = loadCpuMicros()
-    const publishStarted = performance.now()
-    pump()
-    await delay(quick ? 1000 : 3000)
-    open = false
-    await deliveries.reach(published, 10000)
-    const publishSeconds = (performance.now() - publishStarted) / 1000
-    const publishLoad = loadCpuMicros() - publishLoadBefore
-    const publishCpuAfter = await target.cpuMicros()
+    const {
+      seconds: publishSeconds,
+      cpuMicros: publishCpu,
+      loadMicros: publishLoad
+    } = await maxRate.measure(target, deliveries, quick, () => published)
 
     const integrity = emptyIntegrity()
     for (const [channel, tracker] of trackers.entries()) addTracker(integrity, tracker, publishedPerChannel[channel]!)
@@ -95,7 +88,7 @@ export const manyChannelsScenario: Scenario = {
         heapPerChannelBytes: (memoryAfter.heapUsed - memoryBefore.heapUsed) / channels,
         rssPerChannelBytes: (memoryAfter.rss - memoryBefore.rss) / channels,
         deliveriesPerSecond: deliveries.count / publishSeconds,
-        cpuPerDeliveryMicros: (publishCpuAfter - publishCpuBefore) / deliveries.count
+        cpuPerDeliveryMicros: publishCpu / deliveries.count
       },
       integrity,
       notes: [

@@ -18,7 +18,7 @@
 import { Samples } from "../loadgen/percentile.js"
 import { openClients } from "../loadgen/sc-client.js"
 import { addTracker, emptyIntegrity, SequenceTracker } from "../loadgen/sequence-tracker.js"
-import { Countdown, delay, loadCpuMicros, loadNote, type Scenario } from "./scenario.js"
+import { ClosedLoop, Countdown, delay, loadCpuMicros, loadNote, type Scenario } from "./scenario.js"
 
 const sockets = 2000
 const channels = 10000
@@ -54,7 +54,9 @@ export const manyClientsScenario: Scenario = {
     const fixedPerChannel = Math.ceil(fixedPublications / channels)
     const sentAt = new Float64Array(channels * fixedPerChannel)
     let misrouted = 0
-    let pump = (): void => {}
+    const maxRate = new ClosedLoop(() => {
+      while (2 * published - deliveries.count < deliveriesInFlight) publishNext()
+    })
     clients.forEach((client, index) => {
       client.onDelivery = (channel, sequence) => {
         const replica = firstSubscriber(channel) === index ? 0 : secondSubscriber(channel) === index ? 1 : -1
@@ -62,7 +64,7 @@ export const manyClientsScenario: Scenario = {
         else trackers[2 * channel + replica]?.accept(sequence)
         if (sequence < fixedPerChannel) latencies.add(performance.now() - sentAt[channel * fixedPerChannel + sequence]!)
         deliveries.add()
-        pump()
+        maxRate.pump()
       }
     })
 
@@ -104,22 +106,12 @@ export const manyClientsScenario: Scenario = {
     }
     await deliveries.reach(2 * published, 10000)
 
-    let open = true
-    pump = () => {
-      while (open && 2 * published - deliveries.count < deliveriesInFlight) publishNext()
-    }
-    const deliveredBefore = deliveries.count
-    const publishCpuBefore = await target.cpuMicros()
-    const publishLoadBefore = loadCpuMicros()
-    const publishStarted = performance.now()
-    pump()
-    await delay(quick ? 1000 : 3000)
-    open = false
-    await deliveries.reach(2 * published, 10000)
-    const publishSeconds = (performance.now() - publishStarted) / 1000
-    const publishLoad = loadCpuMicros() - publishLoadBefore
-    const publishCpuAfter = await target.cpuMicros()
-    const delivered = deliveries.count - deliveredBefore
+    const {
+      delivered,
+      seconds: publishSeconds,
+      cpuMicros: publishCpu,
+      loadMicros: publishLoad
+    } = await maxRate.measure(target, deliveries, quick, () => 2 * published)
 
     const integrity = emptyIntegrity()
     for (const [k, tracker] of trackers.entries()) addTracker(integrity, tracker, publishedPerChannel[k >> 1]!)
@@ -132,7 +124,7 @@ export const manyClientsScenario: Scenario = {
         latencyP50Ms: latencies.quantile(0.5),
         latencyP99Ms: latencies.quantile(0.99),
         deliveriesPerSecond: delivered / publishSeconds,
-        cpuPerDeliveryMicros: (publishCpuAfter - publishCpuBefore) / delivered
+        cpuPerDeliveryMicros: publishCpu / delivered
       },
       integrity,
       notes: [

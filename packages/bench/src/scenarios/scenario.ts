@@ -80,3 +80,44 @@ export const loadCpuMicros = (): number => {
 export const loadNote = (phase: string, cpuMicros: number, seconds: number, operations: number, per: string): string =>
   `load generator busy ${((cpuMicros / (seconds * 1e6)) * 100).toFixed(0)} % of the ${phase} phase, ` +
   `${(cpuMicros / operations).toFixed(2)} µs per ${per}`
+
+/** What a max-rate phase measured, from the first publish to the last delivery. */
+export interface MaxRate {
+  readonly delivered: number
+  readonly seconds: number
+  /** Server CPU (the target's `cpuMicros`). */
+  readonly cpuMicros: number
+  /** This process's CPU: the load generator's. */
+  readonly loadMicros: number
+}
+
+/**
+ * The max-rate phase of the delivery scenarios, a closed loop: while the phase runs (1 s
+ * quick, else 3 s), `pump` (call it on every delivery) runs `fill`, which publishes until
+ * the deliveries in flight fill the scenario's window; then the deliveries still `due`
+ * are waited for.
+ */
+export class ClosedLoop {
+  private open = false
+  constructor(private readonly fill: () => void) {}
+
+  readonly pump = (): void => {
+    if (this.open) this.fill()
+  }
+
+  async measure(target: TargetProcess, deliveries: Countdown, quick: boolean, due: () => number): Promise<MaxRate> {
+    this.open = true
+    const deliveredBefore = deliveries.count
+    const cpuBefore = await target.cpuMicros()
+    const loadBefore = loadCpuMicros()
+    const started = performance.now()
+    this.pump()
+    await delay(quick ? 1000 : 3000)
+    this.open = false
+    await deliveries.reach(due(), 10000)
+    const seconds = (performance.now() - started) / 1000
+    const loadMicros = loadCpuMicros() - loadBefore
+    const cpuAfter = await target.cpuMicros()
+    return { delivered: deliveries.count - deliveredBefore, seconds, cpuMicros: cpuAfter - cpuBefore, loadMicros }
+  }
+}
