@@ -11,6 +11,7 @@
  */
 import { execFileSync, fork } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import * as v8 from "node:v8"
 import { Effect } from "effect"
 import * as BrokerMemory from "../src/BrokerMemory.js"
 import * as SCServer from "../src/SCServer.js"
@@ -22,6 +23,9 @@ interface Done {
   readonly ackErrors: number
   readonly ms: number
 }
+
+const spaceSize = (name: string): number =>
+  v8.getHeapSpaceStatistics().find((space) => space.space_name === name)?.space_size ?? 0
 
 const one = (count: number) =>
   Effect.gen(function* () {
@@ -44,11 +48,18 @@ const one = (count: number) =>
       let peak = baseline
       let peakHeap = start.heapTotal
       let peakExternal = start.external
+      // V8's young generation (new_space) and old generation separately: they grow for different reasons.
+      const startNew = spaceSize("new_space")
+      const startOld = spaceSize("old_space")
+      let peakNew = startNew
+      let peakOld = startOld
       const sampler = setInterval(() => {
         const m = process.memoryUsage()
         peak = Math.max(peak, m.rss)
         peakHeap = Math.max(peakHeap, m.heapTotal)
         peakExternal = Math.max(peakExternal, m.external)
+        peakNew = Math.max(peakNew, spaceSize("new_space"))
+        peakOld = Math.max(peakOld, spaceSize("old_space"))
       }, 10)
       const done = childMessage<Done>(child, "done")
       child.send({ port: server.sourcePort, count })
@@ -60,6 +71,9 @@ const one = (count: number) =>
         baseline,
         peak,
         heapGrowth: peakHeap - start.heapTotal,
+        startNew,
+        peakNew,
+        oldGrowth: peakOld - startOld,
         externalGrowth: peakExternal - start.external
       }
     })
@@ -68,6 +82,8 @@ const one = (count: number) =>
       baselineMiB: mib(result.baseline),
       peakGrowthMiB: mib(result.peak - result.baseline),
       heapGrowthMiB: mib(result.heapGrowth),
+      newSpaceMiB: `${mib(result.startNew)} → ${mib(result.peakNew)}`,
+      oldSpaceGrowthMiB: mib(result.oldGrowth),
       externalGrowthMiB: mib(result.externalGrowth),
       received: result.received,
       lost: count - result.received,
@@ -92,9 +108,9 @@ if (single > 0) {
   const sizes = argString("sizes", "10000,40000,160000").split(",").map(Number)
   const self = fileURLToPath(import.meta.url)
   console.log(
-    "| publications × 4 KiB | baseline RSS MiB | peak RSS growth MiB | peak heap growth MiB | peak external growth MiB | lost | dropped | publisher holds | s |"
+    "| publications × 4 KiB | baseline RSS MiB | peak RSS growth MiB | peak heap growth MiB | new space MiB (start → peak) | peak old-space growth MiB | peak external growth MiB | lost | dropped | publisher holds | s |"
   )
-  console.log("|---|---|---|---|---|---|---|---|---|")
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|")
   for (const count of sizes) {
     const extra = process.argv.includes("--no-history") ? ["--no-history"] : []
     const out = execFileSync(process.execPath, [...process.execArgv, self, "--count", String(count), ...extra], {
@@ -102,7 +118,7 @@ if (single > 0) {
     })
     const row = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as Record<string, string | number>
     console.log(
-      `| ${row.count} | ${row.baselineMiB} | ${row.peakGrowthMiB} | ${row.heapGrowthMiB} | ${row.externalGrowthMiB} | ${row.lost} | ${row.dropped} | ${row.publisherHolds} | ${row.seconds} |`
+      `| ${row.count} | ${row.baselineMiB} | ${row.peakGrowthMiB} | ${row.heapGrowthMiB} | ${row.newSpaceMiB} | ${row.oldSpaceGrowthMiB} | ${row.externalGrowthMiB} | ${row.lost} | ${row.dropped} | ${row.publisherHolds} | ${row.seconds} |`
     )
   }
 }

@@ -11,6 +11,7 @@
 import { Duration, Effect, Layer, Stream } from "effect"
 import { addHandler, Broker, type BrokerShape, makeStats, type PublicationHandler } from "./Broker.js"
 import * as History from "./History.js"
+import { HistoryBuffer } from "./HistoryBuffer.js"
 
 /** Options of {@link makeWith} / {@link layerWith}. */
 export interface BrokerMemoryOptions {
@@ -21,43 +22,22 @@ export interface BrokerMemoryOptions {
    * as with Redis): then the channel is forgotten and its next publication starts a new epoch.
    */
   readonly historyMetaTtl?: Duration.Input | undefined
+  /**
+   * At most this many bytes of retained publications per channel, as their JSON text
+   * (default 16 MiB): past it the oldest go first, as with the policy's `length`, and a
+   * reader that missed them gets a `Trimmed` gap. Publications are kept outside the JS
+   * heap (see `HistoryBuffer`), so this is the history's memory bound.
+   */
+  readonly historyMaxBytes?: number | undefined
 }
 
 /** How often (at most) a publication sweeps idle channels out. */
 const sweepIntervalMs = 10_000
 
-interface Entry {
-  readonly offset: number
-  readonly data: unknown
-  readonly at: number
-}
-
-/** One channel's history: `entries` from index `head` on are the retained ones. */
-interface MemoryStream {
-  readonly epoch: string
-  top: number
-  /** When the last publication was made. */
-  lastAt: number
-  entries: Array<Entry>
-  head: number
-}
+/** The default bound on one channel's retained bytes (`historyMaxBytes`). */
+export const defaultHistoryMaxBytes = 16 * 1024 * 1024
 
 const newEpoch = (): string => Math.random().toString(36).slice(2, 10) + Date.now().toString(36)
-
-const trim = (stream: MemoryStream, policy: History.ResolvedPolicy, now: number): void => {
-  const entries = stream.entries
-  let head = Math.max(stream.head, entries.length - policy.length)
-  if (policy.ageMs !== undefined) {
-    const cutoff = now - policy.ageMs
-    while (head < entries.length && entries[head]!.at < cutoff) head++
-  }
-  // Compact once the dropped prefix outgrows what is kept (amortised O(1) per publication), or all aged out.
-  if (head > policy.length || (head > 0 && head === entries.length)) {
-    stream.entries = entries.slice(head)
-    head = 0
-  }
-  stream.head = head
-}
 
 /** Builds an in-memory broker with the given history settings. */
 export const makeWith = (options: BrokerMemoryOptions): Effect.Effect<BrokerShape> =>
@@ -65,7 +45,11 @@ export const makeWith = (options: BrokerMemoryOptions): Effect.Effect<BrokerShap
     const policyOf = History.compile(options.history)
     const subscribed = new Set<string>()
     const handlers = new Set<PublicationHandler>()
-    const streams = new Map<string, MemoryStream>()
+    const streams = new Map<string, HistoryBuffer>()
+    const maxBytes = options.historyMaxBytes ?? defaultHistoryMaxBytes
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
+      throw new RangeError(`historyMaxBytes must be a positive integer, got ${String(maxBytes)}`)
+    }
     const stats = makeStats()
     const metaTtlMs = Duration.toMillis(Duration.fromInputUnsafe(options.historyMetaTtl ?? "1 day"))
     let nextSweep = Date.now() + sweepIntervalMs
@@ -79,7 +63,7 @@ export const makeWith = (options: BrokerMemoryOptions): Effect.Effect<BrokerShap
           continue
         }
         const policy = policyOf(channel)
-        if (policy !== undefined) trim(stream, policy, now)
+        if (policy !== undefined) stream.trimAge(policy, now)
       }
     }
 
@@ -98,14 +82,11 @@ export const makeWith = (options: BrokerMemoryOptions): Effect.Effect<BrokerShap
       }
       let stream = streams.get(channel)
       if (stream === undefined) {
-        stream = { epoch: newEpoch(), top: 0, lastAt: 0, entries: [], head: 0 }
+        stream = new HistoryBuffer(newEpoch())
         streams.set(channel, stream)
       }
-      const offset = ++stream.top
       const now = Date.now()
-      stream.lastAt = now
-      stream.entries.push({ offset, data, at: now })
-      trim(stream, policy, now)
+      const offset = stream.append(data, now, policy, maxBytes)
       if (now >= nextSweep) sweep(now)
       stats.appends++
       if (!subscribed.has(channel)) return
@@ -138,8 +119,9 @@ export const makeWith = (options: BrokerMemoryOptions): Effect.Effect<BrokerShap
             if (policy === undefined) return { publications: [], position: undefined, gap: "NoHistory" }
             const stream = streams.get(channel)
             if (stream === undefined) return History.readFrom(since, { offset: 0, epoch: "" }, [])
-            trim(stream, policy, Date.now())
-            const retained = stream.entries.slice(stream.head).map(({ offset, data }) => ({ offset, data }))
+            stream.trimAge(policy, Date.now())
+            // In the same stream only what follows the reader's offset can matter (see `readFrom`).
+            const retained = stream.readAfter(since.epoch === stream.epoch ? since.offset : 0)
             return History.readFrom(since, { offset: stream.top, epoch: stream.epoch }, retained)
           })
       },

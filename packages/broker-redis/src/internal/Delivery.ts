@@ -2,9 +2,8 @@
  * What the single-node and the cluster broker share on the way in: handing a Redis
  * message to the publication handlers, through history recovery for history channels.
  */
-import { Broker, History } from "@effect-socketcluster/server"
+import { Broker, History, Payload } from "@effect-socketcluster/server"
 import { Effect, PubSub, type Scope } from "effect"
-import * as Payload from "./Payload.js"
 import { Recovery } from "./Recovery.js"
 import * as StreamScripts from "./StreamScripts.js"
 

@@ -1,6 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import * as Payload from "../src/internal/Payload.js"
+import * as Payload from "../src/Payload.js"
 
 const roundTrip = (value: unknown) => Payload.decode(Payload.encode(value))
 

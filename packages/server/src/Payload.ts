@@ -1,6 +1,7 @@
 /**
- * How publication data travels through Redis: a UTF-8 string whose first character
- * says how to read the rest.
+ * Publication data as text, for brokers that carry or keep it outside the JS heap (Redis
+ * messages and streams, the memory broker's history): a UTF-8 string whose first
+ * character says how to read the rest.
  *
  * - `""` (empty): `undefined` (a v14 publish without data).
  * - `"J" + JSON`: data without binary parts: plain `JSON.parse` on the way back.
@@ -13,7 +14,7 @@
  * apart from a user object of the same shape, so the receiving process could not turn it
  * back into bytes: exchange watchers would see objects where the memory broker gives them
  * Buffers. With this scheme a publication through Redis arrives as the same value the
- * memory broker would hand over, and sockets get the same frames (the server's codec
+ * memory broker hands over live, and sockets get the same frames (the server's codec
  * writes those Buffers as `{base64:true,data}` when it fans out).
  *
  * As with `JSON.stringify`, `toJSON` runs (Dates become strings) and functions, symbols
@@ -82,7 +83,7 @@ const binaryReviver = (_key: string, value: unknown): unknown => {
   )
 }
 
-/** Encodes publication data for Redis; throws on BigInts, cycles and bare functions or symbols. */
+/** Encodes publication data; throws on BigInts, cycles and bare functions or symbols. */
 export const encode = (data: unknown): string => {
   if (data === undefined) return ""
   const binary = mayNeedBinaryPath(data, 0)

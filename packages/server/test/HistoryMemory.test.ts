@@ -1,0 +1,140 @@
+/**
+ * What channel history costs in memory (memory broker, history on by default): the
+ * publications it retains are bytes outside the JS heap (`HistoryBuffer`), not the
+ * publications' JS values, so a flood leaves no per-publication objects to be promoted,
+ * and each channel's retained bytes are bounded (`historyMaxBytes`).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import WebSocket from "ws"
+import * as BrokerMemory from "../src/BrokerMemory.js"
+import { startServer } from "./helpers.js"
+
+const gc = (globalThis as { readonly gc?: () => void }).gc
+
+/** The JS heap's live bytes after a full collection (vitest.config.ts passes --expose-gc). */
+const liveHeap = (): number => {
+  gc?.()
+  return process.memoryUsage().heapUsed
+}
+
+/**
+ * A raw v1 client that publishes `count` frames of `size` bytes to `channel` over a real
+ * socket and waits for every ack. It records nothing, so that the only memory the
+ * publications can leave behind in this process is the server's.
+ */
+const publishOverSocket = (port: number | undefined, channel: string, count: number, size: number) =>
+  Effect.callback<void, Error>((resume) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${String(port)}/socketcluster/`)
+    let acks = 0
+    const fill = "q".repeat(size)
+    ws.on("message", (data: Buffer) => {
+      const text = data.toString()
+      if (text === "#1") return ws.send("#2")
+      if (text.startsWith('{"rid":1,')) {
+        for (let s = 0; s < count; s++) {
+          // Distinct text per publication, so no string is shared between them.
+          const body = `${s}:${fill}`.slice(0, size)
+          ws.send(
+            `{"event":"#publish","data":{"channel":"${channel}","data":{"s":${s},"body":"${body}"}},"cid":${s + 2}}`
+          )
+        }
+        return
+      }
+      if (!text.startsWith('{"rid":')) return
+      if (text.includes('"error"')) return resume(Effect.fail(new Error(`publish refused: ${text}`)))
+      if (++acks === count) {
+        ws.close()
+        resume(Effect.void)
+      }
+    })
+    ws.once("error", (error) => resume(Effect.fail(error)))
+    ws.once("open", () => ws.send('{"event":"#handshake","data":{},"cid":1}'))
+  })
+
+/** Subscribes with `recover` from "no position" and collects the replayed offsets and the answer. */
+const recoverAll = (port: number | undefined, channel: string) =>
+  Effect.callback<{ readonly offsets: Array<number>; readonly first: unknown; readonly ack: unknown }, Error>(
+    (resume) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${String(port)}/socketcluster/`)
+      const offsets: Array<number> = []
+      let first: unknown
+      ws.on("message", (data: Buffer) => {
+        const text = data.toString()
+        if (text === "#1") return ws.send("#2")
+        if (text.startsWith('{"rid":1,')) {
+          const recover = { recover: { offset: 0, epoch: "" } }
+          return ws.send(JSON.stringify({ event: "#subscribe", data: { channel, data: recover }, cid: 2 }))
+        }
+        const frame = JSON.parse(text)
+        if (frame.event === "#publish") {
+          if (offsets.length === 0) first = frame.data.data
+          offsets.push(frame.data.offset)
+        } else if (frame.rid === 2) {
+          ws.close()
+          resume(Effect.succeed({ offsets, first, ack: frame.data }))
+        }
+      })
+      ws.once("error", (error) => resume(Effect.fail(error)))
+      ws.once("open", () => ws.send('{"event":"#handshake","data":{},"cid":1}'))
+    }
+  )
+
+const range = (from: number, to: number): Array<number> => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+describe("history memory (memory broker)", () => {
+  it.live("a flood leaves no per-publication JS objects in the history it retains", () =>
+    Effect.gen(function* () {
+      const server = yield* startServer()
+      // Warm up the publish path once, so that compiled code and caches are in the baseline.
+      yield* publishOverSocket(server.sourcePort, "warm-up", 50, 64)
+      const before = liveHeap()
+      // 1,500 × 8 KiB: the default history (1,000 per channel) retains the newest 1,000, ~8 MiB of data.
+      yield* publishOverSocket(server.sourcePort, "flood", 1500, 8 * 1024)
+      const grown = liveHeap() - before
+      // Kept as JS values, the retained data alone would be more than 8 MiB of live heap.
+      assert.isBelow(grown, 2 * 1024 * 1024, `live heap grew by ${grown} bytes`)
+      // ...and the history does hold them: the newest 1,000, in order, exactly as published.
+      const { offsets, first, ack } = yield* recoverAll(server.sourcePort, "flood")
+      assert.deepStrictEqual(offsets, range(501, 1500))
+      assert.deepStrictEqual(first, { s: 500, body: `500:${"q".repeat(8 * 1024)}`.slice(0, 8 * 1024) })
+      assert.deepInclude(ack, { offset: 1500, replayed: 1000, gap: "Trimmed" })
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("each channel's retained bytes are bounded by historyMaxBytes: the oldest go, as a Trimmed gap", () =>
+    Effect.gen(function* () {
+      const server = yield* startServer({}, undefined, BrokerMemory.layerWith({ historyMaxBytes: 64 * 1024 }))
+      // 100 × ~4 KiB, far under the policy's 1,000 publications but 400 KiB of text.
+      yield* publishOverSocket(server.sourcePort, "big", 100, 4 * 1024)
+      const { offsets, ack } = yield* recoverAll(server.sourcePort, "big")
+      // As many of the newest as fit in 64 KiB (each is a little over 4 KiB as JSON), contiguous up to the top.
+      assert.deepStrictEqual(offsets, range(101 - offsets.length, 100))
+      assert.strictEqual(offsets.length, 15)
+      assert.deepInclude(ack, { offset: 100, replayed: 15, gap: "Trimmed" })
+    }).pipe(Effect.scoped)
+  )
+
+  it.effect("data without a JSON form is kept as its value; Buffers come back as Buffers", () =>
+    Effect.gen(function* () {
+      const broker = yield* BrokerMemory.make
+      const odd = { n: 10n }
+      const bytes = Buffer.from([0, 1, 2, 255])
+      yield* broker.publish("mixed", { a: 1 })
+      yield* broker.publish("mixed", odd)
+      yield* broker.publish("mixed", bytes)
+      yield* broker.publish("mixed", undefined)
+      const read = yield* broker.history!.read("mixed", { offset: 0, epoch: "" })
+      assert.strictEqual(read.gap, undefined)
+      assert.deepStrictEqual(
+        read.publications.map((p) => p.offset),
+        [1, 2, 3, 4]
+      )
+      assert.deepStrictEqual(read.publications[0]?.data, { a: 1 })
+      assert.strictEqual(read.publications[1]?.data, odd)
+      assert.isTrue(Buffer.isBuffer(read.publications[2]?.data))
+      assert.deepStrictEqual(read.publications[2]?.data, bytes)
+      assert.isUndefined(read.publications[3]?.data)
+    })
+  )
+})
