@@ -62,12 +62,15 @@ const one = (count: number) =>
         peakOld = Math.max(peakOld, spaceSize("old_space"))
       }, 10)
       const done = childMessage<Done>(child, "done")
+      const cpuBefore = process.cpuUsage()
       child.send({ port: server.sourcePort, count })
       const stats = await done
+      const cpu = process.cpuUsage(cpuBefore)
       clearInterval(sampler)
       peak = Math.max(peak, process.memoryUsage().rss)
       return {
         ...stats,
+        cpuMicros: cpu.user + cpu.system,
         baseline,
         peak,
         heapGrowth: peakHeap - start.heapTotal,
@@ -90,7 +93,9 @@ const one = (count: number) =>
       ackErrors: result.ackErrors,
       dropped: server.counters.droppedPublications,
       publisherHolds: server.counters.publisherHolds,
-      seconds: (result.ms / 1000).toFixed(1)
+      seconds: (result.ms / 1000).toFixed(1),
+      // This process is the server (and its sampler): its CPU per publication, all of the delivery included.
+      cpuPerPublicationMicros: (result.cpuMicros / count).toFixed(1)
     }
     console.log(JSON.stringify(row))
   }).pipe(Effect.scoped)
@@ -108,9 +113,9 @@ if (single > 0) {
   const sizes = argString("sizes", "10000,40000,160000").split(",").map(Number)
   const self = fileURLToPath(import.meta.url)
   console.log(
-    "| publications × 4 KiB | baseline RSS MiB | peak RSS growth MiB | peak heap growth MiB | new space MiB (start → peak) | peak old-space growth MiB | peak external growth MiB | lost | dropped | publisher holds | s |"
+    "| publications × 4 KiB | baseline RSS MiB | peak RSS growth MiB | peak heap growth MiB | new space MiB (start → peak) | peak old-space growth MiB | peak external growth MiB | lost | dropped | publisher holds | s | server CPU µs per publication |"
   )
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|")
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|")
   for (const count of sizes) {
     const extra = process.argv.includes("--no-history") ? ["--no-history"] : []
     const out = execFileSync(process.execPath, [...process.execArgv, self, "--count", String(count), ...extra], {
@@ -118,7 +123,7 @@ if (single > 0) {
     })
     const row = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as Record<string, string | number>
     console.log(
-      `| ${row.count} | ${row.baselineMiB} | ${row.peakGrowthMiB} | ${row.heapGrowthMiB} | ${row.newSpaceMiB} | ${row.oldSpaceGrowthMiB} | ${row.externalGrowthMiB} | ${row.lost} | ${row.dropped} | ${row.publisherHolds} | ${row.seconds} |`
+      `| ${row.count} | ${row.baselineMiB} | ${row.peakGrowthMiB} | ${row.heapGrowthMiB} | ${row.newSpaceMiB} | ${row.oldSpaceGrowthMiB} | ${row.externalGrowthMiB} | ${row.lost} | ${row.dropped} | ${row.publisherHolds} | ${row.seconds} | ${row.cpuPerPublicationMicros} |`
     )
   }
 }

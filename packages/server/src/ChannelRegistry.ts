@@ -273,10 +273,12 @@ export class ChannelRegistry {
     epoch: string | undefined
   ): Frame | undefined {
     try {
-      return this.codec().encode({
+      // As bytes, like every publication frame: a replay queued as strings would sit in the JS heap.
+      const out = this.codec().encode({
         event: "#publish",
         data: offset === undefined ? { channel, data } : { channel, data, offset, epoch }
       })
+      return typeof out === "string" ? EncodedText.of(out) : out
     } catch (error) {
       this.onEncodeError(error)
       return undefined

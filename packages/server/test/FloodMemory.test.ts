@@ -1,9 +1,12 @@
 /**
- * What channel history costs in memory (memory broker, history on by default): the
- * publications it retains are bytes outside the JS heap (`HistoryBuffer`), not the
- * publications' JS values, so a flood leaves no per-publication objects to be promoted,
- * and each channel's retained bytes are bounded (`historyMaxBytes`).
+ * What a flood leaves in the JS heap. Channel history (memory broker, on by default)
+ * retains publications as bytes outside the heap (`HistoryBuffer`), not as their JS
+ * values, and each channel's retained bytes are bounded (`historyMaxBytes`); frames
+ * queued for a subscriber that does not keep up are bytes too (`EncodedText`). So a
+ * flood's publications die young: none is promoted, and V8's young generation is not
+ * grown by their survivors (see the server README, "Memory under a flood").
  */
+import type { Socket } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import WebSocket from "ws"
@@ -17,6 +20,27 @@ const liveHeap = (): number => {
   gc?.()
   return process.memoryUsage().heapUsed
 }
+
+/** A raw v1 client subscribed to `channel` that then stops reading (its TCP socket paused). */
+const stalledSubscriber = (port: number | undefined, channel: string) =>
+  Effect.acquireRelease(
+    Effect.callback<WebSocket, Error>((resume) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${String(port)}/socketcluster/`)
+      ws.on("message", (data: Buffer) => {
+        const text = data.toString()
+        if (text === "#1") return ws.send("#2")
+        if (text.startsWith('{"rid":1,'))
+          return ws.send(`{"event":"#subscribe","data":{"channel":"${channel}"},"cid":2}`)
+        if (text.startsWith('{"rid":2')) {
+          ;(ws as unknown as { readonly _socket: Socket })._socket.pause()
+          resume(Effect.succeed(ws))
+        }
+      })
+      ws.once("error", (error) => resume(Effect.fail(error)))
+      ws.once("open", () => ws.send('{"event":"#handshake","data":{},"cid":1}'))
+    }),
+    (ws) => Effect.sync(() => ws.terminate())
+  )
 
 /**
  * A raw v1 client that publishes `count` frames of `size` bytes to `channel` over a real
@@ -82,7 +106,7 @@ const recoverAll = (port: number | undefined, channel: string) =>
 
 const range = (from: number, to: number): Array<number> => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
-describe("history memory (memory broker)", () => {
+describe("what a flood leaves in the JS heap", () => {
   it.live("a flood leaves no per-publication JS objects in the history it retains", () =>
     Effect.gen(function* () {
       const server = yield* startServer()
@@ -112,6 +136,30 @@ describe("history memory (memory broker)", () => {
       assert.deepStrictEqual(offsets, range(101 - offsets.length, 100))
       assert.strictEqual(offsets.length, 15)
       assert.deepInclude(ack, { offset: 100, replayed: 15, gap: "Trimmed" })
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("frames queued for a subscriber that does not read are bytes outside the JS heap", () =>
+    Effect.gen(function* () {
+      // History off, so that what grows outside the heap is the queued frames alone.
+      const server = yield* startServer(
+        { slowConsumerPolicy: "dropPublications", slowConsumerTimeout: 200 },
+        undefined,
+        BrokerMemory.layerWith({ history: { default: "off" } })
+      )
+      yield* stalledSubscriber(server.sourcePort, "queue")
+      yield* publishOverSocket(server.sourcePort, "warm-up", 50, 64)
+      const queued = [...server.clients.values()][0]!
+      const before = liveHeap()
+      // 3,000 × 8 KiB (24 MiB): more than loopback's kernel buffers and the 4 MiB high-water
+      // mark take, so frames queue at the server until the subscriber is stalled (then dropped).
+      yield* publishOverSocket(server.sourcePort, "queue", 3000, 8 * 1024)
+      const grown = liveHeap() - before
+      assert.isAbove(server.counters.droppedPublications, 0)
+      // The frames are held at the server...
+      assert.isAbove(queued.ws.bufferedAmount, 4 * 1024 * 1024)
+      // ...as bytes: queued as strings they would be more than 4 MiB of live heap.
+      assert.isBelow(grown, 2 * 1024 * 1024, `live heap grew by ${grown} bytes`)
     }).pipe(Effect.scoped)
   )
 
