@@ -33,9 +33,17 @@ export interface Publication {
 
 /**
  * Called synchronously, in publish order per channel, for every publication on a channel
- * this process subscribed. `offset` and `epoch` are given for channels with history.
+ * this process subscribed. `offset` and `epoch` are given for channels with history;
+ * `text`, when the broker has it at hand, is the data as `Payload.encode` writes it (the
+ * memory broker keeps it as history), so fan-out need not encode the data again.
  */
-export type PublicationHandler = (channel: string, data: unknown, offset?: number, epoch?: string) => void
+export type PublicationHandler = (
+  channel: string,
+  data: unknown,
+  offset?: number,
+  epoch?: string,
+  text?: string
+) => void
 
 /** What a broker layer reports about its own health (the server re-emits these as `notice` events). */
 export type BrokerNotice =

@@ -12,6 +12,7 @@ import { Duration, Effect, Layer, Stream } from "effect"
 import { addHandler, Broker, type BrokerShape, makeStats, type PublicationHandler } from "./Broker.js"
 import * as History from "./History.js"
 import { HistoryBuffer } from "./HistoryBuffer.js"
+import * as Payload from "./Payload.js"
 
 /** Options of {@link makeWith} / {@link layerWith}. */
 export interface BrokerMemoryOptions {
@@ -36,6 +37,15 @@ const sweepIntervalMs = 10_000
 
 /** The default bound on one channel's retained bytes (`historyMaxBytes`). */
 export const defaultHistoryMaxBytes = 16 * 1024 * 1024
+
+/** The data's `Payload` text, or undefined when it has none (a BigInt, a cycle, a bare function). */
+const textOf = (data: unknown): string | undefined => {
+  try {
+    return Payload.encode(data)
+  } catch {
+    return undefined
+  }
+}
 
 const newEpoch = (): string => Math.random().toString(36).slice(2, 10) + Date.now().toString(36)
 
@@ -86,11 +96,13 @@ export const makeWith = (options: BrokerMemoryOptions): Effect.Effect<BrokerShap
         streams.set(channel, stream)
       }
       const now = Date.now()
-      const offset = stream.append(data, now, policy, maxBytes)
+      const text = textOf(data)
+      const offset = stream.append(data, text, now, policy, maxBytes)
       if (now >= nextSweep) sweep(now)
       stats.appends++
       if (!subscribed.has(channel)) return
-      for (const handler of handlers) handler(channel, data, offset, stream.epoch)
+      // The text goes along: fan-out frames it without encoding the data a second time.
+      for (const handler of handlers) handler(channel, data, offset, stream.epoch, text)
     }
     const immediate = {
       subscribe: (channel: string): void => {

@@ -11,11 +11,12 @@
  * publication's offset and epoch, and while they catch up from history their live
  * publications wait in a buffer of their own.
  */
-import type { BrokerError, CodecEngine } from "@effect-socketcluster/protocol"
+import { type BrokerError, type CodecEngine, json } from "@effect-socketcluster/protocol"
 import { Effect, Exit } from "effect"
 import type { BrokerShape } from "./Broker.js"
 import { EncodedText, type Frame } from "./Frame.js"
 import type { HistoryRead, StreamPosition } from "./History.js"
+import * as Payload from "./Payload.js"
 import type { RecoverRequest, RecoveryAck } from "./Recovery.js"
 
 interface Buffered {
@@ -333,7 +334,7 @@ export class ChannelRegistry {
   }
 
   /** Fans a publication out to this process's subscribers. */
-  readonly deliver = (channel: string, data: unknown, offset?: number, epoch?: string): void => {
+  readonly deliver = (channel: string, data: unknown, offset?: number, epoch?: string, text?: string): void => {
     const e = this.entries.get(channel)
     if (e === undefined) return
     const sockets = e.sockets
@@ -343,8 +344,14 @@ export class ChannelRegistry {
       const encoded = (): Frame | undefined => {
         if (frame === undefined && !failed) {
           try {
-            const out = this.codec().encode({ event: "#publish", data: { channel, data } })
-            frame = typeof out === "string" ? EncodedText.of(out) : out
+            const codec = this.codec()
+            // The broker's text of the data, when it has one, is already the default codec's JSON of it.
+            const dataJson = text !== undefined && codec === json ? Payload.jsonOf(text) : undefined
+            if (dataJson !== undefined) frame = EncodedText.publication(channel, dataJson)
+            else {
+              const out = codec.encode({ event: "#publish", data: { channel, data } })
+              frame = typeof out === "string" ? EncodedText.of(out) : out
+            }
           } catch (error) {
             failed = true
             this.onEncodeError(error)

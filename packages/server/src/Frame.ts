@@ -26,23 +26,54 @@ export class EncodedText {
   /** Encodes `text` once, framed as a final, unmasked text frame. */
   static of(text: string): EncodedText {
     const length = Buffer.byteLength(text)
-    const header = length < 126 ? 2 : length < 65536 ? 4 : 10
+    const header = headerLength(length)
     const wire = Buffer.allocUnsafe(header + length)
-    wire[0] = 0x81 // FIN, opcode 1 (text)
-    if (length < 126) {
-      wire[1] = length
-    } else if (length < 65536) {
-      wire[1] = 126
-      wire.writeUInt16BE(length, 2)
-    } else {
-      wire[1] = 127
-      wire.writeUInt32BE(Math.floor(length / 2 ** 32), 2)
-      wire.writeUInt32BE(length >>> 0, 6)
-    }
+    writeHeader(wire, length)
     wire.write(text, header, "utf8")
     return new EncodedText(wire, header)
   }
+
+  /**
+   * The `#publish` frame of data whose JSON is at hand (`Payload.jsonOf` of the memory
+   * broker's history text): the envelope is written around it and the data is not encoded
+   * again. Byte for byte what the default codec writes for `{ event: "#publish", data: { channel, data } }`.
+   */
+  static publication(channel: string, dataJson: string): EncodedText {
+    const channelJson = JSON.stringify(channel)
+    const length =
+      publishHead.length + Buffer.byteLength(channelJson) + dataKey.length + Buffer.byteLength(dataJson) + 2
+    const header = headerLength(length)
+    const wire = Buffer.allocUnsafe(header + length)
+    writeHeader(wire, length)
+    let at = header + publishHead.copy(wire, header)
+    at += wire.write(channelJson, at, "utf8")
+    at += dataKey.copy(wire, at)
+    at += wire.write(dataJson, at, "utf8")
+    wire[at] = 125 // "}" closes data, then the packet
+    wire[at + 1] = 125
+    return new EncodedText(wire, header)
+  }
 }
+
+const headerLength = (length: number): number => (length < 126 ? 2 : length < 65536 ? 4 : 10)
+
+// A final, unmasked text frame's header (RFC 6455 §5.2) for a payload of `length` bytes.
+const writeHeader = (wire: Buffer, length: number): void => {
+  wire[0] = 0x81 // FIN, opcode 1 (text)
+  if (length < 126) {
+    wire[1] = length
+  } else if (length < 65536) {
+    wire[1] = 126
+    wire.writeUInt16BE(length, 2)
+  } else {
+    wire[1] = 127
+    wire.writeUInt32BE(Math.floor(length / 2 ** 32), 2)
+    wire.writeUInt32BE(length >>> 0, 6)
+  }
+}
+
+const publishHead = Buffer.from('{"event":"#publish","data":{"channel":')
+const dataKey = Buffer.from(',"data":')
 
 /** What the socket writer takes: a text frame, a binary frame, or pre-encoded text. */
 export type Frame = string | Uint8Array | EncodedText

@@ -43,16 +43,13 @@ export class HistoryBuffer {
 
   constructor(readonly epoch: string) {}
 
-  /** Appends a publication, drops what the policy and `maxBytes` no longer allow, returns its offset. */
-  append(data: unknown, now: number, policy: ResolvedPolicy, maxBytes: number): number {
+  /**
+   * Appends a publication given as its `Payload` text (undefined: it has none, so its value
+   * is kept), drops what the policy and `maxBytes` no longer allow, returns its offset.
+   */
+  append(data: unknown, text: string | undefined, now: number, policy: ResolvedPolicy, maxBytes: number): number {
     const offset = ++this.top
     this.lastAt = now
-    let text: string | undefined
-    try {
-      text = Payload.encode(data)
-    } catch {
-      text = undefined
-    }
     const size = text === undefined ? 0 : Buffer.byteLength(text)
     if (size > maxBytes) {
       // Too big to retain at all: what came before is older still, so it goes too.

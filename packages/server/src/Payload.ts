@@ -40,6 +40,8 @@ const mayNeedBinaryPath = (value: unknown, depth: number): boolean => {
     return false
   }
   if ("toJSON" in value && typeof value.toJSON === "function") return true
+  // What the server's codec rewrites as binary (see `isBufferJson` there): never "J", so a "J" text is the codec's JSON too.
+  if ("type" in value && value.type === "Buffer" && "data" in value && Array.isArray(value.data)) return true
   for (const key in value) {
     if (key.startsWith(escapeChar)) return true
     if (mayNeedBinaryPath((value as Record<string, unknown>)[key], depth + 1)) return true
@@ -92,6 +94,12 @@ export const encode = (data: unknown): string => {
   if (json === undefined) throw new TypeError(`Cannot encode a ${typeof data} as publication data`)
   return (binary ? "B" : "J") + json
 }
+
+/**
+ * The data's JSON in a text from {@link encode}, when it is plain JSON ("J"): exactly what
+ * `JSON.stringify(data)` and the server's default codec write for it. Undefined otherwise.
+ */
+export const jsonOf = (text: string): string | undefined => (text.charCodeAt(0) === 74 ? text.slice(1) : undefined)
 
 /**
  * Decodes a message published by {@link encode}. Anything else (say, text published with

@@ -8,9 +8,13 @@
  */
 import type { Socket } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
+import { json } from "@effect-socketcluster/protocol"
 import { Effect } from "effect"
+import fc from "fast-check"
 import WebSocket from "ws"
 import * as BrokerMemory from "../src/BrokerMemory.js"
+import { EncodedText } from "../src/Frame.js"
+import * as Payload from "../src/Payload.js"
 import { startServer } from "./helpers.js"
 
 const gc = (globalThis as { readonly gc?: () => void }).gc
@@ -162,6 +166,43 @@ describe("what a flood leaves in the JS heap", () => {
       assert.isBelow(grown, 2 * 1024 * 1024, `live heap grew by ${grown} bytes`)
     }).pipe(Effect.scoped)
   )
+
+  it("the frame fan-out builds from the history's text is byte for byte the codec's", () => {
+    const bufferLike = fc.record({ type: fc.constant("Buffer"), data: fc.array(fc.nat(255), { maxLength: 4 }) })
+    const data = fc.oneof(
+      fc.jsonValue(),
+      fc.anything({ withObjectString: true, withNullPrototype: true }),
+      fc.array(
+        fc.oneof(
+          bufferLike,
+          fc.string({ unit: "binary" }),
+          fc.uint8Array().map((b) => Buffer.from(b))
+        )
+      )
+    )
+    let plain = 0
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }), data, (channel, value) => {
+        let text: string
+        try {
+          text = Payload.encode(value)
+        } catch {
+          return // no text: fan-out encodes with the codec
+        }
+        const dataJson = Payload.jsonOf(text)
+        if (dataJson === undefined) return
+        plain++
+        const expected = json.encode({ event: "#publish", data: { channel, data: value } })
+        assert.deepStrictEqual(EncodedText.publication(channel, dataJson).wire, EncodedText.of(String(expected)).wire)
+      }),
+      { numRuns: 200 }
+    )
+    assert.isAbove(plain, 40)
+    // Data the codec writes differently from JSON.stringify never gets a "J" text.
+    for (const value of [Buffer.from("hi"), [{ type: "Buffer", data: [1] }], { at: new Date(0) }, undefined]) {
+      assert.isUndefined(Payload.jsonOf(Payload.encode(value)))
+    }
+  })
 
   it.effect("data without a JSON form is kept as its value; Buffers come back as Buffers", () =>
     Effect.gen(function* () {
