@@ -168,16 +168,18 @@ export function publish(
     return undefined
   }
   const req = { socket: s, channel, data, ackData: undefined as unknown, authTokenExpiredError: expired }
-  const doPublish = Effect.suspend(() => host.publish(channel, req.data)).pipe(
-    Effect.matchEffect({
-      onFailure: (error) =>
-        Effect.sync(() => {
-          host.warn(error)
-          respond(s, cid, error, req.ackData)
-        }),
-      onSuccess: () => Effect.sync(() => respond(s, cid, undefined, req.ackData))
-    })
-  )
+  // Built only when the broker cannot take the publication at once (not per publish on the memory broker's path).
+  const doPublish = (): Effect.Effect<void> =>
+    Effect.suspend(() => host.publish(channel, req.data)).pipe(
+      Effect.matchEffect({
+        onFailure: (error) =>
+          Effect.sync(() => {
+            host.warn(error)
+            respond(s, cid, error, req.ackData)
+          }),
+        onSuccess: () => Effect.sync(() => respond(s, cid, undefined, req.ackData))
+      })
+    )
   // Handing the message to the broker is what must happen in arrival order; waiting for
   // the broker's confirmation need not hold up this socket's next packets (a remote broker
   // would otherwise cap one socket at one publish per round trip). `runFork` starts the
@@ -203,12 +205,12 @@ export function publish(
       s.publishesInFlight >= host.options.maxPendingInboundRpcs ||
       s.publishBytesInFlight >= host.options.maxQueuedInboundBytes
     ) {
-      return doPublish
+      return doPublish()
     }
     s.publishesInFlight++
     s.publishBytesInFlight += bytes
     publishing.socket = s
-    const fiber = host.runFork(doPublish)
+    const fiber = host.runFork(doPublish())
     publishing.socket = undefined
     fiber.addObserver(() => {
       s.publishesInFlight--
