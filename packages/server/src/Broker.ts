@@ -34,15 +34,15 @@ export interface Publication {
 /**
  * Called synchronously, in publish order per channel, for every publication on a channel
  * this process subscribed. `offset` and `epoch` are given for channels with history;
- * `text`, when the broker has it at hand, is the data as `Payload.encode` writes it (the
- * memory broker keeps it as history), so fan-out need not encode the data again.
+ * `json`, when the broker has it at hand, is `Payload.plainJson(data)` (the memory broker
+ * keeps it as history), so fan-out need not encode the data again.
  */
 export type PublicationHandler = (
   channel: string,
   data: unknown,
   offset?: number,
   epoch?: string,
-  text?: string
+  json?: string
 ) => void
 
 /** What a broker layer reports about its own health (the server re-emits these as `notice` events). */

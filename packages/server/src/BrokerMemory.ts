@@ -47,6 +47,15 @@ const textOf = (data: unknown): string | undefined => {
   }
 }
 
+/** The data's plain JSON (`Payload.plainJson`), or undefined. */
+const plainJsonOf = (data: unknown): string | undefined => {
+  try {
+    return Payload.plainJson(data)
+  } catch {
+    return undefined
+  }
+}
+
 const newEpoch = (): string => Math.random().toString(36).slice(2, 10) + Date.now().toString(36)
 
 /** Builds an in-memory broker with the given history settings. */
@@ -96,13 +105,14 @@ export const makeWith = (options: BrokerMemoryOptions): Effect.Effect<BrokerShap
         streams.set(channel, stream)
       }
       const now = Date.now()
-      const text = textOf(data)
-      const offset = stream.append(data, text, now, policy, maxBytes)
+      // Plain JSON as it is (no tag prepended: a concatenated string is copied again by every reader of it).
+      const json = plainJsonOf(data)
+      const offset = stream.append(data, json, json === undefined ? textOf(data) : undefined, now, policy, maxBytes)
       if (now >= nextSweep) sweep(now)
       stats.appends++
       if (!subscribed.has(channel)) return
-      // The text goes along: fan-out frames it without encoding the data a second time.
-      for (const handler of handlers) handler(channel, data, offset, stream.epoch, text)
+      // The JSON goes along: fan-out frames it without encoding the data a second time.
+      for (const handler of handlers) handler(channel, data, offset, stream.epoch, json)
     }
     const immediate = {
       subscribe: (channel: string): void => {

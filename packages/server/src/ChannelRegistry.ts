@@ -11,12 +11,11 @@
  * publication's offset and epoch, and while they catch up from history their live
  * publications wait in a buffer of their own.
  */
-import { type BrokerError, type CodecEngine, json } from "@effect-socketcluster/protocol"
+import { type BrokerError, type CodecEngine, json as jsonCodec } from "@effect-socketcluster/protocol"
 import { Effect, Exit } from "effect"
 import type { BrokerShape } from "./Broker.js"
 import { EncodedText, type Frame } from "./Frame.js"
 import type { HistoryRead, StreamPosition } from "./History.js"
-import * as Payload from "./Payload.js"
 import type { RecoverRequest, RecoveryAck } from "./Recovery.js"
 
 interface Buffered {
@@ -334,7 +333,7 @@ export class ChannelRegistry {
   }
 
   /** Fans a publication out to this process's subscribers. */
-  readonly deliver = (channel: string, data: unknown, offset?: number, epoch?: string, text?: string): void => {
+  readonly deliver = (channel: string, data: unknown, offset?: number, epoch?: string, json?: string): void => {
     const e = this.entries.get(channel)
     if (e === undefined) return
     const sockets = e.sockets
@@ -345,9 +344,8 @@ export class ChannelRegistry {
         if (frame === undefined && !failed) {
           try {
             const codec = this.codec()
-            // The broker's text of the data, when it has one, is already the default codec's JSON of it.
-            const dataJson = text !== undefined && codec === json ? Payload.jsonOf(text) : undefined
-            if (dataJson !== undefined) frame = EncodedText.publication(channel, dataJson)
+            // The broker's plain JSON of the data, when it has one, is what the default codec writes for it.
+            if (json !== undefined && codec === jsonCodec) frame = EncodedText.publication(channel, json)
             else {
               const out = codec.encode({ event: "#publish", data: { channel, data } })
               frame = typeof out === "string" ? EncodedText.of(out) : out

@@ -34,8 +34,8 @@ export class EncodedText {
   }
 
   /**
-   * The `#publish` frame of data whose JSON is at hand (`Payload.jsonOf` of the memory
-   * broker's history text): the envelope is written around it and the data is not encoded
+   * The `#publish` frame of data whose JSON is at hand (`Payload.plainJson`, which the memory
+   * broker keeps as history): the envelope is written around it and the data is not encoded
    * again. Byte for byte what the default codec writes for `{ event: "#publish", data: { channel, data } }`.
    */
   static publication(channel: string, dataJson: string): EncodedText {

@@ -17,8 +17,15 @@
 import type { HistoricPublication, ResolvedPolicy } from "./History.js"
 import * as Payload from "./Payload.js"
 
-/** Per entry in `meta`: publication time (ms), absolute start of its bytes, their length (-1: kept aside). */
-const slots = 3
+/** Per entry in `meta`: publication time (ms), absolute start of its bytes, their length, their {@link Kind}. */
+const slots = 4
+
+/** What an entry's bytes are: the data's plain JSON, its `Payload` text, or nothing (its value is kept aside). */
+enum Kind {
+  Json = 0,
+  Text = 1,
+  Aside = 2
+}
 const initialEntries = 4
 const initialBytes = 1024
 const noBytes = Buffer.alloc(0)
@@ -44,12 +51,21 @@ export class HistoryBuffer {
   constructor(readonly epoch: string) {}
 
   /**
-   * Appends a publication given as its `Payload` text (undefined: it has none, so its value
-   * is kept), drops what the policy and `maxBytes` no longer allow, returns its offset.
+   * Appends a publication given as its plain JSON (`Payload.plainJson`), else as its
+   * `Payload` text, else (neither: it has no text form) as its value; drops what the
+   * policy and `maxBytes` no longer allow; returns its offset.
    */
-  append(data: unknown, text: string | undefined, now: number, policy: ResolvedPolicy, maxBytes: number): number {
+  append(
+    data: unknown,
+    json: string | undefined,
+    payload: string | undefined,
+    now: number,
+    policy: ResolvedPolicy,
+    maxBytes: number
+  ): number {
     const offset = ++this.top
     this.lastAt = now
+    const text = json ?? payload
     const size = text === undefined ? 0 : Buffer.byteLength(text)
     if (size > maxBytes) {
       // Too big to retain at all: what came before is older still, so it goes too.
@@ -75,7 +91,8 @@ export class HistoryBuffer {
     const i = ((this.first + this.count) % (this.meta.length / slots)) * slots
     this.meta[i] = now
     this.meta[i + 1] = start
-    this.meta[i + 2] = text === undefined ? -1 : size
+    this.meta[i + 2] = size
+    this.meta[i + 3] = json !== undefined ? Kind.Json : text !== undefined ? Kind.Text : Kind.Aside
     this.count++
     return offset
   }
@@ -97,8 +114,14 @@ export class HistoryBuffer {
       const i = ((this.first + k) % capacity) * slots
       const start = this.meta[i + 1]! - this.base
       const size = this.meta[i + 2]!
+      const kind = this.meta[i + 3]
       const at = oldest + k
-      const data = size < 0 ? this.aside?.get(at) : Payload.decode(this.bytes.toString("utf8", start, start + size))
+      const data =
+        kind === Kind.Aside
+          ? this.aside?.get(at)
+          : kind === Kind.Json
+            ? JSON.parse(this.bytes.toString("utf8", start, start + size))
+            : Payload.decode(this.bytes.toString("utf8", start, start + size))
       out.push({ offset: at, data })
     }
     return out
@@ -114,7 +137,7 @@ export class HistoryBuffer {
   }
 
   private dropOldest(): void {
-    if (this.aside !== undefined && this.meta[this.first * slots + 2]! < 0) {
+    if (this.aside !== undefined && this.meta[this.first * slots + 3] === Kind.Aside) {
       this.aside.delete(this.top - this.count + 1)
       if (this.aside.size === 0) this.aside = undefined
     }

@@ -96,10 +96,16 @@ export const encode = (data: unknown): string => {
 }
 
 /**
- * The data's JSON in a text from {@link encode}, when it is plain JSON ("J"): exactly what
- * `JSON.stringify(data)` and the server's default codec write for it. Undefined otherwise.
+ * `JSON.stringify(data)` when `data` takes the plain path: the text {@link encode} writes
+ * after its "J", and exactly what the server's default codec writes for it. Undefined for
+ * `undefined` and for data with binary parts (use {@link encode}); throws as it does.
  */
-export const jsonOf = (text: string): string | undefined => (text.charCodeAt(0) === 74 ? text.slice(1) : undefined)
+export const plainJson = (data: unknown): string | undefined => {
+  if (data === undefined || mayNeedBinaryPath(data, 0)) return undefined
+  const json = JSON.stringify(data)
+  if (json === undefined) throw new TypeError(`Cannot encode a ${typeof data} as publication data`)
+  return json
+}
 
 /**
  * Decodes a message published by {@link encode}. Anything else (say, text published with
