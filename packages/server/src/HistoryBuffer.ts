@@ -4,10 +4,11 @@
  * Why bytes: a publication kept as its JS value lives as long as the channel's history
  * (1,000 newer publications by default), long enough for V8 to promote it, and under a
  * flood that is megabytes of old-space garbage per second and a young generation grown
- * to its maximum by the survivors. Here each publication is written once, as its
- * {@link Payload} text, into one growable byte buffer per channel (outside the JS heap),
- * with its time and place in one typed array: the publication's own objects die young,
- * and the channel holds a fixed handful of objects whatever it retains. Reads (recovery)
+ * to its maximum by the survivors. Here each publication is written once, as its JSON
+ * (or, with binary parts, its {@link Payload} text), into one growable byte buffer per
+ * channel (outside the JS heap), with its time and place in one typed array: the
+ * publication's own objects die young, and the channel holds a fixed handful of objects
+ * whatever it retains. Reads (recovery)
  * decode the bytes back, so a replayed publication equals the one sent live as the
  * Redis broker's do (see {@link Payload}: `toJSON` runs, Buffers stay Buffers).
  *
@@ -29,6 +30,10 @@ enum Kind {
 const initialEntries = 4
 const initialBytes = 1024
 const noBytes = Buffer.alloc(0)
+
+/** `ArrayBuffer.prototype.transfer` (ES2024; Node 21+): moves the memory into a new buffer and frees the old one's at once. */
+const canTransfer = (memory: ArrayBufferLike): memory is ArrayBuffer & { transfer(length: number): ArrayBuffer } =>
+  "transfer" in memory && typeof memory.transfer === "function"
 
 /** A channel's history stream: its epoch, its top offset and the newest publications. */
 export class HistoryBuffer {
@@ -163,18 +168,26 @@ export class HistoryBuffer {
     this.first = 0
   }
 
-  // Room for `size` more bytes after `end`: compact in place when the live bytes fill at
-  // most two thirds of the buffer, else grow it (each byte is moved O(1) times on average).
+  // Room for `size` more bytes after `end`: compact in place when the buffer holds half as
+  // much again as the live bytes need, else grow it to that (each byte is moved O(1) times
+  // on average). Growing transfers the old memory, so it goes now rather than at a full GC
+  // (a long-lived buffer's wrapper is old, and a flood runs no full GC).
   private reserve(size: number): void {
     if (this.end - this.base + size <= this.bytes.length) return
     const live = this.count === 0 ? 0 : this.end - this.oldestStart()
     const from = this.end - live
-    let capacity = Math.max(this.bytes.length, initialBytes)
-    const need = live + size
-    while (capacity < need * 1.5) capacity *= 2
-    const target = capacity === this.bytes.length ? this.bytes : Buffer.allocUnsafeSlow(capacity)
-    this.bytes.copy(target, 0, from - this.base, this.end - this.base)
-    this.bytes = target
+    const capacity = Math.max(initialBytes, Math.ceil(((live + size) * 1.5) / 4096) * 4096)
+    const old = this.bytes
+    if (live > 0) old.copy(old, 0, from - this.base, this.end - this.base)
+    if (capacity > old.length) {
+      const memory = old.buffer
+      if (old.length > 0 && old.byteOffset === 0 && old.length === memory.byteLength && canTransfer(memory)) {
+        this.bytes = Buffer.from(memory.transfer(capacity))
+      } else {
+        this.bytes = Buffer.allocUnsafeSlow(capacity)
+        old.copy(this.bytes, 0, 0, live)
+      }
+    }
     this.base = from
   }
 }
