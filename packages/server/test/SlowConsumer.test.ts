@@ -7,6 +7,7 @@
 import type { Socket } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
+import * as BrokerMemory from "../src/BrokerMemory.js"
 import type { SCServerCore } from "../src/SCServer.js"
 import { SLOW_CONSUMER_CLOSE_CODE } from "../src/SCSocket.js"
 import { answerTo, guardAgainstEscapes, handshaken } from "./attack.js"
@@ -57,7 +58,13 @@ const flood = (server: SCServerCore, reader: RawClient) =>
 
 const setup = (policy: "dropPublications" | "disconnect") =>
   Effect.gen(function* () {
-    const server = yield* startServer({ slowConsumerPolicy: policy })
+    // History off: the memory broker keeps a channel's history as bytes outside the heap too
+    // (up to `historyMaxBytes`, see test/FloodMemory.test.ts); what this test bounds is the stalled socket's buffer.
+    const server = yield* startServer(
+      { slowConsumerPolicy: policy },
+      undefined,
+      BrokerMemory.layerWith({ history: { default: "off" } })
+    )
     assert.strictEqual(server.options.outboundHighWaterMark, highWaterMark)
     const stalled = yield* handshaken(server)
     const reader = yield* handshaken(server)
