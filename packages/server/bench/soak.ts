@@ -14,7 +14,7 @@
  * --interval s (30) --warmup s (300) --out file.md
  */
 import { fork } from "node:child_process"
-import { writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { getHeapSpaceStatistics } from "node:v8"
 import { Effect } from "effect"
@@ -97,13 +97,14 @@ const soak = (server: SCServer.SCServerCore) =>
     const started = Date.now()
     const gc = (globalThis as { gc?: () => void }).gc
     const header =
-      "| t (s) | sockets | RSS MiB | heap used / total MiB | old space used / size MiB | new space MiB | external MiB | ELD p50 ms | ELD p99 ms | ELD max ms | churned | closed unexpectedly | failed reconnections | published | delivered | lost | RPC p99 ms |"
+      "| t (s) | sockets | RSS MiB | anon / file MiB | heap used / total MiB | old space used / size MiB | new space MiB | external MiB | ELD p50 ms | ELD p99 ms | ELD max ms | churned | closed unexpectedly | failed reconnections | published | delivered | lost | RPC p99 ms |"
     console.log(header)
     const times: Array<number> = []
     const rss: Array<number> = []
     const heap: Array<number> = []
     const heapTotal: Array<number> = []
     const external: Array<number> = []
+    const anon: Array<number> = []
     // Which V8 space holds the committed memory tells a leak (used grows) from fragmentation
     // or a young generation that grew under churn (size grows, used does not).
     const space = (name: string) => getHeapSpaceStatistics().find((s) => s.space_name === name)
@@ -115,6 +116,7 @@ const soak = (server: SCServer.SCServerCore) =>
       // interval's event-loop delay (the late timer fires within the pause below).
       gc?.()
       const memory = process.memoryUsage()
+      const status = rssParts()
       await pause(20)
       delay.reset()
       const t = (Date.now() - started) / 1000
@@ -124,11 +126,12 @@ const soak = (server: SCServer.SCServerCore) =>
         heap.push(memory.heapUsed / 1024 / 1024)
         heapTotal.push(memory.heapTotal / 1024 / 1024)
         external.push(memory.external / 1024 / 1024)
+        anon.push(status.anon)
       }
       const old = space("old_space")
       const young = space("new_space")
       const spaces = `${mib(old?.space_used_size ?? 0)} / ${mib(old?.space_size ?? 0)} | ${mib(young?.space_size ?? 0)}`
-      const row = `| ${Math.round(t)} | ${server.clientsCount} | ${mib(memory.rss)} | ${mib(memory.heapUsed)} / ${mib(memory.heapTotal)} | ${spaces} | ${mib(memory.external)} | ${eld} | ${s.churned} | ${s.closedUnexpectedly} | ${s.churnFailed} | ${s.published} | ${s.received} | ${s.lost} | ${s.rpcP99.toFixed(1)} |`
+      const row = `| ${Math.round(t)} | ${server.clientsCount} | ${mib(memory.rss)} | ${status.anon.toFixed(1)} / ${status.file.toFixed(1)} | ${mib(memory.heapUsed)} / ${mib(memory.heapTotal)} | ${spaces} | ${mib(memory.external)} | ${eld} | ${s.churned} | ${s.closedUnexpectedly} | ${s.churnFailed} | ${s.published} | ${s.received} | ${s.lost} | ${s.rpcP99.toFixed(1)} |`
       rows.push(row)
       console.log(row)
     }
@@ -146,7 +149,13 @@ const soak = (server: SCServer.SCServerCore) =>
       `published ${final.published}, acked ${final.publishAcked}, ack errors ${final.publishErrors}; delivered ${final.received}; lost ${final.lost + final.behind} (gaps ${final.lost}, never arrived ${final.behind}); out of order ${final.outOfOrder}`,
       `server counters: dropped publications ${server.counters.droppedPublications}, slow-consumer disconnects ${server.counters.slowConsumerDisconnects}`,
       `RPC sent ${final.rpcSent}, answered ${final.rpcAnswered}, errors ${final.rpcErrors}, abandoned by churn ${final.rpcAbandoned}, unanswered ${final.pendingRpcs}`,
-      `slope after ${warmup} s (least squares over ${times.length} samples): RSS ${slope(times, rss).toFixed(2)} MiB/h, heap used ${slope(times, heap).toFixed(2)} MiB/h, heap total ${slope(times, heapTotal).toFixed(2)} MiB/h, external ${slope(times, external).toFixed(2)} MiB/h`
+      `slope after ${warmup} s (least squares over ${times.length} samples): RSS ${slope(times, rss).toFixed(2)} MiB/h, anonymous RSS ${slope(times, anon).toFixed(2)} MiB/h, heap used ${slope(times, heap).toFixed(2)} MiB/h, heap total ${slope(times, heapTotal).toFixed(2)} MiB/h, external ${slope(times, external).toFixed(2)} MiB/h`,
+      ...[2, 4].map((part) => {
+        // A leak keeps its slope; an allocator or heap settling into its working set flattens.
+        const from = Math.floor(times.length - times.length / part)
+        const ts = times.slice(from)
+        return `slope over the last 1/${part} (${ts.length} samples): RSS ${slope(ts, rss.slice(from)).toFixed(2)} MiB/h, heap used ${slope(ts, heap.slice(from)).toFixed(2)} MiB/h, heap total ${slope(ts, heapTotal.slice(from)).toFixed(2)} MiB/h`
+      })
     ]
     for (const line of summary) console.log(line)
     if (out !== "") writeFileSync(out, [header, headerRule(header), ...rows, "", ...summary, ""].join("\n"))
@@ -161,6 +170,13 @@ const soak = (server: SCServer.SCServerCore) =>
     console.log(ok ? "OK: every publication reached every subscriber, in order" : "FAILED: see the counts above")
     process.exitCode = ok ? 0 : 1
   })
+
+/** Anonymous and file-backed resident memory (MiB): code pages touched late are not a leak. */
+const rssParts = (): { readonly anon: number; readonly file: number } => {
+  const status = readFileSync("/proc/self/status", "utf8")
+  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024
+  return { anon: kib("RssAnon"), file: kib("RssFile") + kib("RssShmem") }
+}
 
 const headerRule = (header: string) =>
   header
