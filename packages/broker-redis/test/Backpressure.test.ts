@@ -8,9 +8,14 @@
  * a gap the subscriber recovers. Assertions are on counts and bytes, never durations.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { type Events, SCServer } from "@effect-socketcluster/server"
-import { clientTcpSocket, droppedReported, slowConsumerEvents } from "@effect-socketcluster/server/testing"
-import { Context, Effect, Layer, type Scope } from "effect"
+import type { Events, SCServer } from "@effect-socketcluster/server"
+import {
+  clientTcpSocket,
+  droppedReported,
+  slowConsumerEvents,
+  startServer as startTestServer
+} from "@effect-socketcluster/server/testing"
+import { Effect, Layer, type Scope } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import * as BrokerRedis from "../src/BrokerRedis.js"
 import { type RedisServer, spawnRedisServer } from "../src/testing/RedisServer.js"
@@ -29,16 +34,7 @@ const body = "x".repeat(4 * 1024 - 32)
 /** A server on the shared redis-server (each call: its own broker connections, as another process would have). */
 const startServer = (options: SCServer.SCServerOptions = {}) =>
   Effect.gen(function* () {
-    const context = yield* Layer.build(
-      SCServer.layer({
-        authKey: "test-key-0123456789abcdef0123456789abcdef",
-        ...options,
-        port: 0,
-        host: "127.0.0.1"
-      }).pipe(Layer.provide(BrokerRedis.layer({ url: redis.url })))
-    )
-    const server = Context.get(context, SCServer.SCServer)
-    yield* server.broker.ready
+    const server = yield* startTestServer(options, Layer.empty, BrokerRedis.layer({ url: redis.url }))
     const events: Array<Events.ServerEvent> = []
     server.hub.listen((event) => events.push(event))
     return { server, events }

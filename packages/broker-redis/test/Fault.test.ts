@@ -5,8 +5,9 @@
  * action; the server reports both transitions as Notice events.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { type Events, SCServer } from "@effect-socketcluster/server"
-import { Context, Effect, Layer, Schedule } from "effect"
+import type { Events } from "@effect-socketcluster/server"
+import { startServer } from "@effect-socketcluster/server/testing"
+import { Effect, Layer, Schedule } from "effect"
 import * as BrokerRedis from "../src/BrokerRedis.js"
 import { spawnRedisServer } from "../src/testing/RedisServer.js"
 import { connect, Inbox, invoke, publish, subscribe } from "./clients.js"
@@ -24,8 +25,7 @@ describe("Redis outage", () => {
           // Fast retries keep the test short; the default starts at 50 ms too but caps at 5 s.
           reconnect: Schedule.spaced("25 millis")
         })
-        const context = yield* Layer.build(SCServer.layer({ port: 0, host: "127.0.0.1" }).pipe(Layer.provide(broker)))
-        const server = Context.get(context, SCServer.SCServer)
+        const server = yield* startServer({}, Layer.empty, broker)
         const port = server.sourcePort ?? 0
         yield* server.handle("echo", (data) => Effect.succeed(data))
 

@@ -1,13 +1,11 @@
 import { createHmac, generateKeyPairSync } from "node:crypto"
 import { assert, describe, it } from "@effect/vitest"
 import { ApplicationError, AuthTokenExpiredError } from "@effect-socketcluster/protocol"
-import { Context, Effect, Fiber, Layer } from "effect"
+import { Effect, Fiber, Layer } from "effect"
 import fc from "fast-check"
 import { AuthEngine } from "../src/AuthEngine.js"
-import * as BrokerMemory from "../src/BrokerMemory.js"
 import type { ServerEvent } from "../src/Events.js"
 import { MiddlewareRejection } from "../src/Middleware.js"
-import * as SCServer from "../src/SCServer.js"
 import {
   connectClient,
   createClient,
@@ -321,13 +319,7 @@ describe("authentication", () => {
           },
           verifyMissingTokens: true
         }
-        const services = yield* Layer.build(
-          SCServer.layer({ port: 0, host: "127.0.0.1" }).pipe(
-            Layer.provide(Layer.succeed(AuthEngine)(engine)),
-            Layer.provide(BrokerMemory.layer)
-          )
-        )
-        const server = Context.get(services, SCServer.SCServer)
+        const server = yield* startServer({ authKey: KEY }, Layer.succeed(AuthEngine)(engine))
         const guest = yield* connectClient(server)
         assert.strictEqual(guest.authState, "authenticated")
         assert.deepStrictEqual(server.clients.get(guest.id ?? "")?.authToken, { username: "guest" })

@@ -5,11 +5,9 @@
 
 import { createRequire } from "node:module"
 import { type CodecEngine, json } from "@effect-socketcluster/protocol"
-import { Context, Deferred, Effect, Layer, type Scope } from "effect"
+import { Deferred, Effect, type Scope } from "effect"
 import WebSocket from "ws"
-import type { Broker } from "../src/Broker.js"
-import * as BrokerMemory from "../src/BrokerMemory.js"
-import * as SCServer from "../src/SCServer.js"
+import type * as SCServer from "../src/SCServer.js"
 
 const require = createRequire(import.meta.url)
 
@@ -47,23 +45,7 @@ interface ClientModule {
 }
 export const scClient: ClientModule = require("socketcluster-client")
 
-/** Starts a server on a free port for the enclosing scope (`extra`: services such as a `Codec`). */
-export const startServer = (
-  options: SCServer.SCServerOptions = {},
-  extra: Layer.Layer<never> = Layer.empty,
-  broker: Layer.Layer<Broker> = BrokerMemory.layer
-): Effect.Effect<SCServer.SCServerCore, unknown, Scope.Scope> =>
-  Effect.gen(function* () {
-    const context = yield* Layer.build(
-      SCServer.layer({
-        authKey: "test-key-0123456789abcdef0123456789abcdef",
-        ...options,
-        port: 0,
-        host: "127.0.0.1"
-      }).pipe(Layer.provideMerge(extra), Layer.provide(broker))
-    )
-    return Context.get(context, SCServer.SCServer)
-  })
+export { startServer } from "../src/testing/StartServer.js"
 
 const newClient = (server: SCServer.SCServerCore, options: Record<string, unknown>): ClientSocket => {
   const client = scClient.create({

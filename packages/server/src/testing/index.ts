@@ -7,3 +7,4 @@ export {
   type SlowConsumerReport,
   slowConsumerEvents
 } from "./SlowConsumers.js"
+export { startServer, testAuthKey } from "./StartServer.js"
