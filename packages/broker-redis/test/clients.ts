@@ -21,6 +21,9 @@ export interface ClientSocket {
   off(event: string, listener?: (...args: Array<unknown>) => void): void
   subscribe(channel: string, options?: { readonly data?: unknown }): ClientChannel
   publish(channel: string, data: unknown, callback?: (error: unknown) => void): void
+  /** The client's codec (sc-formatter). */
+  encode(value: unknown): string
+  decode(message: string): unknown
 }
 export interface ClientChannel {
   readonly state: string

@@ -34,8 +34,9 @@ export interface Publication {
 /**
  * Called synchronously, in publish order per channel, for every publication on a channel
  * this process subscribed. `offset` and `epoch` are given for channels with history;
- * `json`, when the broker has it at hand, is `Payload.plainJson(data)` (the memory broker
- * keeps it as history), so fan-out need not encode the data again.
+ * `json`, when the broker has it at hand, is the data's JSON text, `Payload.plainJson(data)`
+ * (the memory broker keeps it as history; the Redis broker receives it after the "J" of a
+ * `Payload.encode` message), so fan-out need not encode the data again.
  */
 export type PublicationHandler = (
   channel: string,

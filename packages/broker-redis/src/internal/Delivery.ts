@@ -10,15 +10,26 @@ import * as StreamScripts from "./StreamScripts.js"
 /** Calls every handler; a throwing handler is logged and does not stop the others (nor the Redis reply parser). */
 export const makeDeliver =
   (handlers: ReadonlySet<Broker.PublicationHandler>, label: string) =>
-  (channel: string, data: unknown, offset?: number, epoch?: string): void => {
+  (channel: string, data: unknown, offset?: number, epoch?: string, json?: string): void => {
     for (const handler of handlers) {
       try {
-        handler(channel, data, offset, epoch)
+        handler(channel, data, offset, epoch, json)
       } catch (error) {
         Effect.runFork(Effect.logWarning(`${label}: publication handler threw`, error))
       }
     }
   }
+
+/**
+ * The JSON text of a `payload` that decoded to `data` on the plain path ("J" + JSON): what
+ * the publisher's `Payload.encode` wrote (`JSON.stringify` of the data, the text the
+ * default codec writes for it), handed to fan-out so it frames the text as it came instead
+ * of encoding the data again, as it does the memory broker's. Undefined for the binary
+ * path, for `undefined`, and for "J" text that did not parse (`decode` gave the payload
+ * back as a string, which can never equal a string it decoded: that one's JSON is longer).
+ */
+export const plainJsonOf = (payload: string, data: unknown): string | undefined =>
+  payload.charCodeAt(0) === 74 /* J */ && data !== payload ? payload.slice(1) : undefined
 
 /** A message on `channel` (already known to be live): plain, or an announcement with offset and epoch. */
 export const receive = (
@@ -28,10 +39,12 @@ export const receive = (
   deliver: ReturnType<typeof makeDeliver>
 ): void => {
   const announcement = StreamScripts.parseAnnouncement(message)
-  if (announcement === undefined) return deliver(channel, Payload.decode(message))
-  const data = Payload.decode(announcement.payload)
-  if (recovery.has(channel)) recovery.announce(channel, announcement.offset, announcement.epoch, data)
-  else deliver(channel, data, announcement.offset, announcement.epoch)
+  const payload = announcement === undefined ? message : announcement.payload
+  const data = Payload.decode(payload)
+  const json = plainJsonOf(payload, data)
+  if (announcement === undefined) deliver(channel, data, undefined, undefined, json)
+  else if (recovery.has(channel)) recovery.announce(channel, announcement.offset, announcement.epoch, data, json)
+  else deliver(channel, data, announcement.offset, announcement.epoch, json)
 }
 
 /** The answer to a history read from the reply of the `read` script. */

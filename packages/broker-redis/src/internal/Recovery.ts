@@ -16,6 +16,8 @@ interface Buffered {
   readonly offset: number
   readonly epoch: string
   readonly data: unknown
+  /** Its JSON text, when it came on the plain path (see `plainJsonOf`). */
+  readonly json: string | undefined
 }
 
 interface Tracked {
@@ -33,7 +35,7 @@ interface Tracked {
 }
 
 export interface RecoveryHost {
-  readonly deliver: (channel: string, data: unknown, offset: number, epoch: string) => void
+  readonly deliver: (channel: string, data: unknown, offset: number, epoch: string, json?: string) => void
   readonly read: (channel: string, since: History.StreamPosition) => Promise<History.HistoryRead>
   readonly notice: (notice: Broker.BrokerNotice) => void
   readonly stats: Broker.BrokerStats
@@ -94,15 +96,15 @@ export class Recovery {
   }
 
   /** A publication announced live on a tracked channel. */
-  announce(channel: string, offset: number, epoch: string, data: unknown): void {
+  announce(channel: string, offset: number, epoch: string, data: unknown, json: string | undefined): void {
     const state = this.channels.get(channel)
     if (state === undefined) return
     if (state.buffer !== undefined) {
-      state.buffer.push({ offset, epoch, data })
+      state.buffer.push({ offset, epoch, data, json })
       return
     }
-    if (this.accept(channel, state, offset, epoch, data)) return
-    state.buffer = [{ offset, epoch, data }]
+    if (this.accept(channel, state, offset, epoch, data, json)) return
+    state.buffer = [{ offset, epoch, data, json }]
     void this.catchUp(channel, state)
   }
 
@@ -134,12 +136,19 @@ export class Recovery {
       if (item.epoch === state.epoch && item.offset <= state.offset) continue
       state.offset = item.offset
       state.epoch = item.epoch
-      this.host.deliver(channel, item.data, item.offset, item.epoch)
+      this.host.deliver(channel, item.data, item.offset, item.epoch, item.json)
     }
   }
 
   // Delivers when `offset` is the next publication; drops duplicates. False: something was missed.
-  private accept(channel: string, state: Tracked, offset: number, epoch: string, data: unknown): boolean {
+  private accept(
+    channel: string,
+    state: Tracked,
+    offset: number,
+    epoch: string,
+    data: unknown,
+    json: string | undefined
+  ): boolean {
     if (state.pending) {
       // Nothing to compare with yet.
     } else if (epoch === state.epoch) {
@@ -150,7 +159,7 @@ export class Recovery {
     }
     state.offset = offset
     state.epoch = epoch
-    this.host.deliver(channel, data, offset, epoch)
+    this.host.deliver(channel, data, offset, epoch, json)
     return true
   }
 
@@ -195,7 +204,7 @@ export class Recovery {
         let missed: Array<Buffered> | undefined
         for (const item of buffer) {
           if (missed !== undefined) missed.push(item)
-          else if (!this.accept(channel, state, item.offset, item.epoch, item.data)) missed = [item]
+          else if (!this.accept(channel, state, item.offset, item.epoch, item.data, item.json)) missed = [item]
         }
         if (missed === undefined) return
         state.buffer = missed
