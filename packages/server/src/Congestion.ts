@@ -21,7 +21,6 @@
  * congestion clears. Publishers elsewhere (other processes, `exchange.publish`) cannot
  * be held: the stall timeout and `maxOutboundBuffer` bound what they cost, then the policy.
  */
-import type { Socket } from "node:net"
 import { type CongestionEpisode, resumeIfDue, type SocketCore, type SocketHost } from "./SocketCore.js"
 
 /**
@@ -125,7 +124,7 @@ const unmark = (host: SocketHost, episode: CongestionEpisode): void => {
 }
 
 const begin = (s: SocketCore): CongestionEpisode | undefined => {
-  const raw = (s.ws as unknown as { readonly _socket?: Socket })._socket
+  const raw = s.ws.tcpSocket
   if (raw === undefined) return undefined
   const onDrain = () => finish(s, "CaughtUp")
   const episode: CongestionEpisode = {

@@ -3,7 +3,9 @@
  * `ws` WebSocket that knows the socket it serves, so its `message`, `close` and `error`
  * listeners are three functions shared by every connection, where three closures (and
  * the context they share) per connection cost each idle socket about 200 bytes of heap.
+ * It is also the one place that reaches into `ws`'s internals (`tcpSocket`).
  */
+import type { Socket } from "node:net"
 import { type Server, WebSocket } from "ws"
 
 /** What receives a WebSocket's events. */
@@ -16,6 +18,20 @@ export interface WebSocketOwner {
 /** A `ws` WebSocket with the socket it serves. */
 export class OwnedWebSocket extends WebSocket {
   owner: WebSocketOwner | undefined = undefined
+
+  // ws keeps the upgraded TCP socket in `_socket` (set by `setSocket`, not in its type
+  // declarations). Declared here, type only, so that nothing else casts to reach it.
+  // CHECK ON EVERY ws UPGRADE that it is still there: Frame.test.ts asserts it, and without
+  // it writes are no longer corked or pre-framed and congestion never starts.
+  declare private readonly _socket: Socket | null | undefined
+
+  /**
+   * The TCP socket under this WebSocket (undefined before the upgrade set it): the writer
+   * corks it and writes pre-framed publications to it, congestion waits for its `drain`.
+   */
+  get tcpSocket(): Socket | undefined {
+    return this._socket ?? undefined
+  }
 }
 
 /** The server's `ws` server: it makes `OwnedWebSocket`s. */

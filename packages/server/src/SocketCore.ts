@@ -15,6 +15,7 @@ import type { BrokerShape } from "./Broker.js"
 import type { Frame } from "./Frame.js"
 import type { MiddlewarePipeline } from "./MiddlewarePipeline.js"
 import type { ServerOptions } from "./Options.js"
+import type { OwnedWebSocket } from "./OwnedWebSocket.js"
 import type { RecoverRequest, RecoveryAck } from "./Recovery.js"
 import type { EventHandler, SCSocket, SocketState } from "./SCSocket.js"
 import type { AuthState, SocketEvent } from "./SocketEvents.js"
@@ -150,6 +151,8 @@ export interface PublishOutItem {
  * `SCSocket` is the same object, read-only.
  */
 export interface SocketCore extends SCSocket {
+  /** The underlying `ws` WebSocket, the server's own subclass (its TCP socket typed). */
+  readonly ws: OwnedWebSocket
   state: SocketState
   authState: AuthState
   authToken: unknown

@@ -97,22 +97,12 @@ export function writeFrame(s: SocketCore, frame: Frame): void {
   transmit(s, frame)
 }
 
-interface RawSocket {
-  cork(): void
-  uncork(): void
-  write(chunk: Buffer): boolean
-}
-
-// The TCP socket under `ws` (its own `_socket`), corked for coalescing and written to directly with pre-framed publications.
-const rawSocket = (s: SocketCore): RawSocket | undefined =>
-  (s.ws as unknown as { readonly _socket?: RawSocket | null })._socket ?? undefined
-
 // The write itself: cork on the first frame of this event-loop turn (coalescing), count, send.
 export function transmit(s: SocketCore, frame: Frame): void {
   const ws = s.ws
   const options = s.host.options
   if (options.coalesceWrites && !s.corked) {
-    const raw = rawSocket(s)
+    const raw = ws.tcpSocket
     if (raw !== undefined) {
       raw.cork()
       s.corked = true
@@ -126,7 +116,7 @@ export function transmit(s: SocketCore, frame: Frame): void {
   // `EncodedText.wire`: one buffer, one write. A publication's is shared by every
   // subscriber; a string (an answer, an event) is framed here in one allocation, where
   // ws.send would allocate a header and write it and the string separately.
-  const raw = options.perMessageDeflate === false ? rawSocket(s) : undefined
+  const raw = options.perMessageDeflate === false ? ws.tcpSocket : undefined
   if (typeof frame === "string") {
     if (raw !== undefined) {
       const text = EncodedText.of(frame)
@@ -160,7 +150,7 @@ export function outboundOverflow(s: SocketCore): void {
 export function flush(s: SocketCore): void {
   if (!s.corked) return
   s.corked = false
-  rawSocket(s)?.uncork()
+  s.ws.tcpSocket?.uncork()
 }
 
 export function releaseHeld(s: SocketCore): void {

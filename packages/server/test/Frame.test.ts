@@ -1,7 +1,9 @@
 import { createRequire } from "node:module"
+import { Socket } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import { Arbitrary, Effect, Fiber, Schema } from "effect"
 import { EncodedText } from "../src/Frame.js"
+import { OwnedWebSocket } from "../src/OwnedWebSocket.js"
 import { type ClientChannel, connectClient, publish, startServer, subscribe } from "./helpers.js"
 
 // ws's own framing (not in its type declarations).
@@ -38,6 +40,19 @@ describe("pre-framed publications (EncodedText)", () => {
     assert.deepStrictEqual(encoded.wire, wsFrame(text))
     assert.deepStrictEqual(encoded.bytes, Buffer.from(text))
   })
+
+  // The writer's direct writes and congestion's `drain` need the TCP socket ws keeps privately.
+  it.live("every connection's WebSocket is an OwnedWebSocket with its TCP socket at hand", () =>
+    Effect.gen(function* () {
+      const server = yield* startServer()
+      const client = yield* connectClient(server)
+      const ws = server.clients.get(client.id ?? "")?.ws
+      assert.instanceOf(ws, OwnedWebSocket)
+      const tcp = (ws as OwnedWebSocket).tcpSocket
+      assert.instanceOf(tcp, Socket)
+      assert.strictEqual(tcp?.localPort, server.sourcePort)
+    })
+  )
 
   // Written straight to the TCP socket without permessage-deflate; through ws.send when it may be negotiated.
   for (const perMessageDeflate of [false, true]) {
