@@ -14,7 +14,7 @@ import WebSocket from "ws"
 import type { ServerEvent } from "../src/Events.js"
 import type * as SCServer from "../src/SCServer.js"
 import { SLOW_CONSUMER_CLOSE_CODE } from "../src/SCSocket.js"
-import { droppedReported, slowConsumerEvents } from "../src/testing/SlowConsumers.js"
+import { droppedReported, slowConsumerEvents, wsTcpSocket } from "../src/testing/SlowConsumers.js"
 import { guardAgainstEscapes, handshaken } from "./attack.js"
 import { recordServerEvents, startServer } from "./helpers.js"
 
@@ -74,7 +74,7 @@ const lean = (server: SCServer.SCServerCore): Effect.Effect<Lean, unknown, Scope
           if (packet.data.offset !== undefined) client.offsets.push(packet.data.offset)
         } else if (text.startsWith('{"rid":')) {
           if (text.startsWith('{"rid":1,')) {
-            Object.assign(client, { raw: (ws as unknown as { readonly _socket: Socket })._socket })
+            Object.assign(client, { raw: wsTcpSocket(ws) })
             resume(Effect.succeed(client))
           } else {
             client.acks++

@@ -6,7 +6,6 @@
  * flood's publications die young: none is promoted, and V8's young generation is not
  * grown by their survivors (see the server README, "Memory under a flood").
  */
-import type { Socket } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import { json } from "@effect-socketcluster/protocol"
 import { Effect } from "effect"
@@ -15,6 +14,7 @@ import WebSocket from "ws"
 import * as BrokerMemory from "../src/BrokerMemory.js"
 import { EncodedText } from "../src/Frame.js"
 import * as Payload from "../src/Payload.js"
+import { wsTcpSocket } from "../src/testing/SlowConsumers.js"
 import { startServer } from "./helpers.js"
 
 const gc = (globalThis as { readonly gc?: () => void }).gc
@@ -36,7 +36,7 @@ const stalledSubscriber = (port: number | undefined, channel: string) =>
         if (text.startsWith('{"rid":1,'))
           return ws.send(`{"event":"#subscribe","data":{"channel":"${channel}"},"cid":2}`)
         if (text.startsWith('{"rid":2')) {
-          ;(ws as unknown as { readonly _socket: Socket })._socket.pause()
+          wsTcpSocket(ws).pause()
           resume(Effect.succeed(ws))
         }
       })

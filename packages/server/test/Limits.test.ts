@@ -2,10 +2,10 @@
  * Resource limits over real sockets: each limit is reached by a client and answers with
  * its documented error or close code, while other sockets keep working.
  */
-import type { Socket } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber } from "effect"
 import WebSocket from "ws"
+import { wsTcpSocket } from "../src/testing/SlowConsumers.js"
 import { answerTo, guardAgainstEscapes, handshaken } from "./attack.js"
 import { connectClient, invoke, rawClient, startServer, waitForServerEvent } from "./helpers.js"
 
@@ -185,7 +185,7 @@ describe("limits", () => {
       yield* server.handle("echo", echo)
       const other = yield* connectClient(server)
       const c = yield* handshaken(server)
-      const raw = (c.ws as unknown as { readonly _socket: Socket })._socket
+      const raw = wsTcpSocket(c.ws)
       raw.pause()
       const closed = waitForServerEvent(server, "Disconnection", (e) => e.code === 4010)
       const big = "y".repeat(256 * 1024)

@@ -1,7 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Layer, Logger, References, Tracer } from "effect"
-import * as BrokerMemory from "../src/BrokerMemory.js"
-import * as SCServer from "../src/SCServer.js"
+import { Effect, Layer, Logger, References, Tracer } from "effect"
 import { connectClient, invoke, publish, startServer, subscribe } from "./helpers.js"
 
 // A tracer that keeps every span it makes (a real tracer: not effect's in-memory default).
@@ -27,14 +25,7 @@ describe("tracing", () => {
         const recordingLogger = Logger.make((options) => {
           annotations.push(options.fiber.getRef(References.CurrentLogAnnotations))
         })
-        const context = yield* Layer.build(
-          SCServer.layer({ authKey: "k".repeat(40), port: 0, host: "127.0.0.1" }).pipe(
-            Layer.provide(BrokerMemory.layer),
-            Layer.provide(layer),
-            Layer.provide(Logger.layer([recordingLogger]))
-          )
-        )
-        const server = Context.get(context, SCServer.SCServer)
+        const server = yield* startServer({}, Layer.merge(layer, Logger.layer([recordingLogger])))
         assert.isTrue(server.tracing)
         yield* server.handle("echo", (d) => Effect.as(Effect.logInfo("in the handler"), d))
         yield* server.addMiddleware("publishIn", () => Effect.void)

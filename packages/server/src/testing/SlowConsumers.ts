@@ -17,13 +17,20 @@ import type { Socket } from "node:net"
 import { Effect } from "effect"
 import type { ServerEvent } from "../Events.js"
 
+/** The TCP socket under a connected client-side `ws` WebSocket (ws keeps it in `_socket`). */
+export const wsTcpSocket = (ws: object): Socket => {
+  const tcp: unknown = Reflect.get(ws, "_socket")
+  if (typeof tcp !== "object" || tcp === null || !("pause" in tcp))
+    throw new Error("no TCP socket under this WebSocket")
+  return tcp as Socket
+}
+
 /** The TCP socket of a `socketcluster-client` (v14 to v20) connected over `ws` in Node. */
 export const clientTcpSocket = (client: object): Socket => {
   const transport: unknown = Reflect.get(client, "transport")
   const ws: unknown = typeof transport === "object" && transport !== null ? Reflect.get(transport, "socket") : undefined
-  const tcp: unknown = typeof ws === "object" && ws !== null ? Reflect.get(ws, "_socket") : undefined
-  if (typeof tcp !== "object" || tcp === null || !("pause" in tcp)) throw new Error("no TCP socket under this client")
-  return tcp as Socket
+  if (typeof ws !== "object" || ws === null) throw new Error("no WebSocket under this client")
+  return wsTcpSocket(ws)
 }
 
 /** One `SlowConsumer` event, reduced to what tests compare. */

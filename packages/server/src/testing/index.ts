@@ -5,6 +5,7 @@ export {
   droppedInEndedEpisodes,
   droppedReported,
   type SlowConsumerReport,
-  slowConsumerEvents
+  slowConsumerEvents,
+  wsTcpSocket
 } from "./SlowConsumers.js"
 export { startServer, testAuthKey } from "./StartServer.js"
