@@ -56,7 +56,12 @@ const plainJsonOf = (data: unknown): string | undefined => {
   }
 }
 
-const newEpoch = (): string => Math.random().toString(36).slice(2, 10) + Date.now().toString(36)
+// An epoch is unique among this process's streams (the counter) and across restarts (the
+// random prefix, drawn once): a channel's first publication makes one, so it is a string
+// concatenation rather than a random number formatted per channel.
+const epochPrefix = Math.random().toString(36).slice(2, 10) + Date.now().toString(36)
+let epochs = 0
+const newEpoch = (): string => `${epochPrefix}.${(epochs++).toString(36)}`
 
 /** Builds an in-memory broker with the given history settings. */
 export const makeWith = (options: BrokerMemoryOptions): Effect.Effect<BrokerShape> =>
