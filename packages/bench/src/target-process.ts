@@ -4,6 +4,7 @@
  * (`targets/stats-agent.cjs`), and killed at the end of the run.
  */
 import { type ChildProcessByStdio, spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
 import * as net from "node:net"
 import { createInterface } from "node:readline"
 import type { Readable, Writable } from "node:stream"
@@ -31,12 +32,32 @@ export interface CpuProfile {
   readonly name: string
 }
 
+/** A process's read- and write-like system calls so far (`syscr`, `syscw` of `/proc/<pid>/io`). */
+export interface Syscalls {
+  readonly reads: number
+  readonly writes: number
+}
+
+/** The system calls of process `pid` so far, or undefined where `/proc/<pid>/io` cannot be read. */
+export const syscallsOf = (pid: number): Syscalls | undefined => {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, "utf8")
+    const reads = /^syscr: (\d+)$/m.exec(io)?.[1]
+    const writes = /^syscw: (\d+)$/m.exec(io)?.[1]
+    return reads === undefined || writes === undefined ? undefined : { reads: Number(reads), writes: Number(writes) }
+  } catch {
+    return undefined
+  }
+}
+
 /** A running target. `cpuMicros` is user + system CPU of the whole process (all threads). */
 export interface TargetProcess {
   readonly pid: number
   readonly port: number
   readonly path: string
   cpuMicros(): Promise<number>
+  /** Its system calls so far (the main process only: a `--workers` CLI's workers are not counted). */
+  syscalls(): Syscalls | undefined
   memory(): Promise<MemorySnapshot>
   stop(): Promise<void>
 }
@@ -150,6 +171,7 @@ export const startTarget = async (
       }
       return cpu.user + cpu.system
     },
+    syscalls: () => syscallsOf(child.pid ?? 0),
     memory: async () => {
       const { mem } = await ask("mem")
       if (mem === undefined) throw new TargetProcessError("stats agent sent no memory")

@@ -9,7 +9,7 @@
  */
 import { openClient, openClients } from "../loadgen/sc-client.js"
 import { addTracker, emptyIntegrity, SequenceTracker } from "../loadgen/sequence-tracker.js"
-import { ClosedLoop, Countdown, loadCpuMicros, loadNote, type Scenario } from "./scenario.js"
+import { ClosedLoop, Countdown, loadCpuMicros, loadNote, type Scenario, syscallNote } from "./scenario.js"
 
 const sockets = 1000
 const channelsPerSocket = 10
@@ -52,6 +52,7 @@ export const manyChannelsScenario: Scenario = {
 
     const memoryBefore = await target.memory()
     const cpuBefore = await target.cpuMicros()
+    const subscribeSyscalls = target.syscalls()
     const loadBefore = loadCpuMicros()
     const started = performance.now()
     let nextChannel = 0
@@ -64,6 +65,7 @@ export const manyChannelsScenario: Scenario = {
     await Promise.all(Array.from({ length: 1000 }, subscriber))
     const subscribeSeconds = (performance.now() - started) / 1000
     const subscribeLoad = loadCpuMicros() - loadBefore
+    const subscribedSyscalls = target.syscalls()
     const cpuAfter = await target.cpuMicros()
     const memoryAfter = await target.memory()
 
@@ -73,7 +75,9 @@ export const manyChannelsScenario: Scenario = {
     const {
       seconds: publishSeconds,
       cpuMicros: publishCpu,
-      loadMicros: publishLoad
+      loadMicros: publishLoad,
+      syscallsBefore,
+      syscallsAfter
     } = await maxRate.measure(target, deliveries, quick, () => published)
 
     const integrity = emptyIntegrity()
@@ -93,8 +97,10 @@ export const manyChannelsScenario: Scenario = {
       integrity,
       notes: [
         loadNote("subscribe", subscribeLoad, subscribeSeconds, channels, "subscribe"),
-        loadNote("publish", publishLoad, publishSeconds, deliveries.count, "delivery")
-      ]
+        loadNote("publish", publishLoad, publishSeconds, deliveries.count, "delivery"),
+        syscallNote("subscribe", subscribeSyscalls, subscribedSyscalls, channels, "subscribe"),
+        syscallNote("publish", syscallsBefore, syscallsAfter, deliveries.count, "delivery")
+      ].filter((note) => note !== undefined)
     }
   }
 }

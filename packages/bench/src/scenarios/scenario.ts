@@ -1,7 +1,7 @@
 /** What a scenario is and what it reports. */
 import type { Protocol } from "../loadgen/sc-client.js"
 import type { Integrity } from "../loadgen/sequence-tracker.js"
-import type { TargetProcess } from "../target-process.js"
+import type { Syscalls, TargetProcess } from "../target-process.js"
 
 /** One reported number: how to label it and which direction is better. */
 export interface Figure {
@@ -81,6 +81,23 @@ export const loadNote = (phase: string, cpuMicros: number, seconds: number, oper
   `load generator busy ${((cpuMicros / (seconds * 1e6)) * 100).toFixed(0)} % of the ${phase} phase, ` +
   `${(cpuMicros / operations).toFixed(2)} µs per ${per}`
 
+/**
+ * "server: 0.52 read and 1.01 write system calls per delivery in the publish phase"
+ * (read- and write-like calls of `/proc/<pid>/io`: on loopback each write also runs the
+ * receiver's TCP input, so these are most of a server's CPU where nothing coalesces).
+ */
+export const syscallNote = (
+  phase: string,
+  before: Syscalls | undefined,
+  after: Syscalls | undefined,
+  operations: number,
+  per: string
+): string | undefined =>
+  before === undefined || after === undefined
+    ? undefined
+    : `server: ${((after.reads - before.reads) / operations).toFixed(2)} read and ` +
+      `${((after.writes - before.writes) / operations).toFixed(2)} write system calls per ${per} in the ${phase} phase`
+
 /** What a max-rate phase measured, from the first publish to the last delivery. */
 export interface MaxRate {
   readonly delivered: number
@@ -89,6 +106,9 @@ export interface MaxRate {
   readonly cpuMicros: number
   /** This process's CPU: the load generator's. */
   readonly loadMicros: number
+  /** The server's system calls before and after the phase. */
+  readonly syscallsBefore: Syscalls | undefined
+  readonly syscallsAfter: Syscalls | undefined
 }
 
 /**
@@ -109,6 +129,7 @@ export class ClosedLoop {
     this.open = true
     const deliveredBefore = deliveries.count
     const cpuBefore = await target.cpuMicros()
+    const syscallsBefore = target.syscalls()
     const loadBefore = loadCpuMicros()
     const started = performance.now()
     this.pump()
@@ -117,7 +138,15 @@ export class ClosedLoop {
     await deliveries.reach(due(), 10000)
     const seconds = (performance.now() - started) / 1000
     const loadMicros = loadCpuMicros() - loadBefore
+    const syscallsAfter = target.syscalls()
     const cpuAfter = await target.cpuMicros()
-    return { delivered: deliveries.count - deliveredBefore, seconds, cpuMicros: cpuAfter - cpuBefore, loadMicros }
+    return {
+      delivered: deliveries.count - deliveredBefore,
+      seconds,
+      cpuMicros: cpuAfter - cpuBefore,
+      loadMicros,
+      syscallsBefore,
+      syscallsAfter
+    }
   }
 }
