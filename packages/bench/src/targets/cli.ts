@@ -13,14 +13,27 @@ import type { Launch } from "../target-process.js"
 import type { Unavailable } from "./unavailable.js"
 
 const repoRoot = fileURLToPath(new URL("../../../../", import.meta.url))
-const main = join(repoRoot, "packages/cli/dist/main.js")
 
 /** Builds the packages (incremental) and starts `node packages/cli/dist/main.js`. */
-export const prepareCli = (): Launch | Unavailable => {
-  const tsc = join(repoRoot, "node_modules/.bin/tsc")
-  if (!existsSync(tsc)) return { unavailable: "node_modules/.bin/tsc not found (run ./dev once)" }
-  const build = spawnSync(tsc, ["-b", "tsconfig.build.json"], { cwd: repoRoot, encoding: "utf8" })
+export const prepareCli = (): Launch | Unavailable => build(repoRoot)
+
+/**
+ * The CLI of another checkout of this repository (with its own `node_modules`), named by
+ * `BENCH_BASE_TREE` and built there: a before/after of the CLI in one interleaved run,
+ * e.g. `BENCH_BASE_TREE=/tmp/base pnpm bench --targets cli,cli-base`.
+ */
+export const prepareCliBase = (): Launch | Unavailable => {
+  const tree = process.env.BENCH_BASE_TREE
+  if (tree === undefined || tree === "") return { unavailable: "BENCH_BASE_TREE is not set" }
+  return build(tree)
+}
+
+const build = (tree: string): Launch | Unavailable => {
+  const tsc = join(tree, "node_modules/.bin/tsc")
+  const main = join(tree, "packages/cli/dist/main.js")
+  if (!existsSync(tsc)) return { unavailable: `${tsc} not found (run ./dev once there)` }
+  const build = spawnSync(tsc, ["-b", "tsconfig.build.json"], { cwd: tree, encoding: "utf8" })
   if (build.status !== 0) return { unavailable: `build failed: ${build.stdout}${build.stderr}`.trim() }
-  if (!existsSync(main)) return { unavailable: "packages/cli/dist/main.js missing after the build" }
+  if (!existsSync(main)) return { unavailable: `${main} missing after the build` }
   return { args: [main] }
 }

@@ -5,7 +5,7 @@
 import { fileURLToPath } from "node:url"
 import type { Protocol } from "../loadgen/sc-client.js"
 import type { Launch } from "../target-process.js"
-import { prepareCli } from "./cli.js"
+import { prepareCli, prepareCliBase } from "./cli.js"
 import { prepareEffectSocketcluster, prepareEffectSocketclusterBase } from "./effect-socketcluster.js"
 import type { Unavailable } from "./unavailable.js"
 
@@ -37,6 +37,8 @@ const withEnv = (launch: Launch | Unavailable, env: Readonly<Record<string, stri
 export const targets: ReadonlyArray<Target> = [
   { id: ours, label: "CLI (dist/main.js)", prepare: prepareCli },
   { id: library, label: "library example", prepare: prepareEffectSocketcluster },
+  // The CLI of another version (BENCH_BASE_TREE): before/after of the CLI in one run.
+  { id: "cli-base", label: "CLI, base tree", prepare: prepareCliBase, optional: true },
   {
     // Another version of the same server (BENCH_BASE_TREE): before/after comparisons in one run.
     id: "effect-sc-base",
