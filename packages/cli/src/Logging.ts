@@ -90,11 +90,22 @@ const bufferSize = 4096
 export const logServerEvents = (server: SCServer.SCServerCore) =>
   Effect.gen(function* () {
     const minimum = yield* References.MinimumLogLevel
+    // Whether an event kind is logged, decided once per kind: the listener runs for every
+    // subscribe and connection, and a map lookup is cheaper than comparing levels.
+    const logged = new Map<Events.ServerEvent["_tag"], boolean>()
+    const isLogged = (event: Events.ServerEvent): boolean => {
+      let yes = logged.get(event._tag)
+      if (yes === undefined) {
+        const level = levelOf(event)
+        yes = level !== undefined && !LogLevel.isGreaterThan(minimum, level)
+        logged.set(event._tag, yes)
+      }
+      return yes
+    }
     const events = Stream.callback<Events.ServerEvent>(
       (queue) => {
         const unlisten = server.hub.listen((event) => {
-          const level = levelOf(event)
-          if (level !== undefined && !LogLevel.isGreaterThan(minimum, level)) Queue.offerUnsafe(queue, event)
+          if (isLogged(event)) Queue.offerUnsafe(queue, event)
         })
         return Effect.addFinalizer(() => Effect.sync(unlisten))
       },

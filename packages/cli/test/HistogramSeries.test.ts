@@ -27,4 +27,27 @@ describe("histogramOf (the series the CLI keeps itself and exports when scraped)
     expect(sampleValue(samples, "t_ms_bucket", { le: "+Inf" })).toBe(5)
     expect(sampleValue(samples, "t_ms_count")).toBe(5)
   })
+
+  it("recordAgain counts one more like the last recorded value, and nothing before a first one", () => {
+    const series = histogramOf([1, 5, 10])
+    series.recordAgain()
+    expect(series.hooks.get(Context.empty()).count).toBe(0)
+    series.record(3)
+    series.recordAgain()
+    series.recordAgain()
+    series.record(0.5)
+    series.recordAgain()
+    const state = series.hooks.get(Context.empty())
+    expect(state.buckets).toEqual([
+      [1, 2],
+      [5, 5],
+      [10, 5]
+    ])
+    expect({ count: state.count, sum: state.sum, min: state.min, max: state.max }).toEqual({
+      count: 5,
+      sum: 10,
+      min: 0.5,
+      max: 3
+    })
+  })
 })

@@ -65,6 +65,8 @@ describe("/metrics", () => {
     const received = new Promise((resolve) => b.subscribe("room/metrics").watch(resolve))
     expect(await publish(a, "room/metrics", { text: "hello" })).toBeUndefined()
     await received
+    // Outside the demo's prefixes: passed untouched, and counted all the same.
+    expect(await publish(a, "plain/metrics", "as is")).toBeUndefined()
     const rejected = await publish(a, "room/metrics", { text: "   " })
     expect(rejected).toMatchObject({ name: "EmptyMessageError" })
     const subscribeRejected = await subscribe(a, "private/x").then(
@@ -87,7 +89,7 @@ describe("/metrics", () => {
     ).toBe(3)
     expect(sampleValue(after, "socketcluster_subscriptions")).toBeGreaterThanOrEqual(1)
     expect(sampleValue(after, "socketcluster_channels")).toBeGreaterThanOrEqual(1)
-    expect(sampleValue(after, "socketcluster_publishes_total", { source: "client" })).toBe(1)
+    expect(sampleValue(after, "socketcluster_publishes_total", { source: "client" })).toBe(2)
     expect(sampleValue(after, "socketcluster_middleware_rejections_total", { type: "publishIn" })).toBe(1)
     expect(sampleValue(after, "socketcluster_middleware_rejections_total", { type: "subscribe" })).toBe(1)
     expect(sampleValue(after, "socketcluster_auth_failures_total", { error: "AuthTokenInvalidError" })).toBe(1)

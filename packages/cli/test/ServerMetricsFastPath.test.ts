@@ -1,6 +1,6 @@
 import { Effect, Exit } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { ServerMetrics } from "../src/ServerMetrics.js"
+import { rpcTimingSample, ServerMetrics } from "../src/ServerMetrics.js"
 import { connectClient, parsePrometheus, sampleValue, startApp, type TestApp } from "./harness.js"
 
 // A real server socket for the wrappers to pass on (they never read it). Each test makes
@@ -66,5 +66,36 @@ describe("ServerMetrics wrappers keep finished results finished (no fiber needed
     expect(await Effect.runPromise(pending)).toBe("x")
     expect(value(metrics, "socketcluster_rpc_duration_ms_count", { event: "echo" })).toBe(1)
     expect(value(metrics, "socketcluster_rpc_duration_ms_count", { event: "slow" })).toBe(1)
+  })
+
+  it("timeRpc times an answer-at-once handler 1 request in rpcTimingSample and counts every request", async () => {
+    const socket = await serverSocket()
+    const metrics = new ServerMetrics()
+    // Busy for at least `ms` (real work, so the timing is real), on chosen calls only.
+    const busy = (ms: number) => {
+      const end = performance.now() + ms
+      let spins = 0
+      while (performance.now() < end) spins++
+      return spins
+    }
+    let calls = 0
+    const handler = metrics.timeRpc("work", (data) => {
+      calls++
+      if (calls === 1) busy(3)
+      if (calls === rpcTimingSample + 1) busy(30)
+      return Effect.succeed(data)
+    })
+    const bucket = (le: string) => value(metrics, "socketcluster_rpc_duration_ms_bucket", { event: "work", le })
+    for (let i = 0; i < rpcTimingSample; i++) expect(Exit.isExit(handler(i, socket))).toBe(true)
+    // Only the first was timed (>= 3 ms); the quick ones after it count as it did.
+    expect(value(metrics, "socketcluster_rpc_duration_ms_count", { event: "work" })).toBe(rpcTimingSample)
+    expect(bucket("2.5")).toBe(0)
+    expect(value(metrics, "socketcluster_rpc_duration_ms_sum", { event: "work" })).toBeGreaterThanOrEqual(
+      3 * rpcTimingSample
+    )
+    // The next one is timed again: its 30 ms show.
+    handler("again", socket)
+    expect(value(metrics, "socketcluster_rpc_duration_ms_count", { event: "work" })).toBe(rpcTimingSample + 1)
+    expect(bucket("+Inf") - bucket("25")).toBeGreaterThanOrEqual(1)
   })
 })
