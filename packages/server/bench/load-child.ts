@@ -149,12 +149,26 @@ const connect = async (count: number, concurrency: number) => {
 
 const timers: Array<ReturnType<typeof setInterval>> = []
 
+/**
+ * How many operations a tick of `everyMs` owes to keep `perSecond` on average: rounding each
+ * tick up to one would run a 20/s rate at 100/s on a 10 ms tick.
+ */
+const quota = (perSecond: number, everyMs: number): (() => number) => {
+  let credit = 0
+  return () => {
+    credit += (perSecond * everyMs) / 1000
+    const whole = Math.floor(credit)
+    credit -= whole
+    return whole
+  }
+}
+
 const startRpc = (perSecond: number) => {
   let cursor = 0
-  const perTick = Math.max(1, Math.round(perSecond / 10))
+  const due = quota(perSecond, 100)
   timers.push(
     setInterval(() => {
-      for (let i = 0; i < perTick && clients.length > 0; i++) {
+      for (let i = 0, n = due(); i < n && clients.length > 0; i++) {
         const client = clients[cursor++ % clients.length]!
         if (client.ws.readyState !== WebSocket.OPEN) continue
         const cid = client.nextCid++
@@ -173,10 +187,10 @@ const startPublishing = async (perSecond: number) => {
   for (const client of clients) if (client.channel >= 0) client.mustFrom = 0
   let cursor = 0
   // Small steady steps (every 10 ms), not bursts: a soak measures a sustainable load.
-  const perTick = Math.max(1, Math.round(perSecond / 100))
+  const due = quota(perSecond, 10)
   timers.push(
     setInterval(() => {
-      for (let i = 0; i < perTick; i++) {
+      for (let i = 0, n = due(); i < n; i++) {
         const c = cursor++ % channelCount
         const publisher = publishers[c]!
         if (publisher.ws.readyState !== WebSocket.OPEN) continue
@@ -191,10 +205,10 @@ const startPublishing = async (perSecond: number) => {
 }
 
 const startChurn = (perSecond: number) => {
-  const perTick = Math.max(1, Math.round(perSecond / 10))
+  const due = quota(perSecond, 100)
   timers.push(
     setInterval(() => {
-      for (let i = 0; i < perTick && clients.length > 0; i++) {
+      for (let i = 0, n = due(); i < n && clients.length > 0; i++) {
         const index = Math.floor(Math.random() * clients.length)
         const leaving = clients[index]!
         clients[index] = clients[clients.length - 1]!

@@ -146,6 +146,7 @@ const soak = (server: SCServer.SCServerCore) =>
     const summary = [
       `clients ${clientCount}, channels ${channels}, ${rate} client publications/s, churn ${churn} reconnections/s, ${rpcRate} RPC/s, ${duration} s, sample every ${interval} s`,
       `churned ${final.churned} (failed reconnections ${final.churnFailed}); sockets closed unexpectedly ${final.closedUnexpectedly}`,
+      `measured rates: ${(final.published / duration).toFixed(1)} publications/s, ${(final.received / duration).toFixed(0)} deliveries/s, ${(final.churned / duration).toFixed(1)} reconnections/s, ${(final.rpcSent / duration).toFixed(1)} RPC/s`,
       `published ${final.published}, acked ${final.publishAcked}, ack errors ${final.publishErrors}; delivered ${final.received}; lost ${final.lost + final.behind} (gaps ${final.lost}, never arrived ${final.behind}); out of order ${final.outOfOrder}`,
       `server counters: dropped publications ${server.counters.droppedPublications}, slow-consumer disconnects ${server.counters.slowConsumerDisconnects}`,
       `RPC sent ${final.rpcSent}, answered ${final.rpcAnswered}, errors ${final.rpcErrors}, abandoned by churn ${final.rpcAbandoned}, unanswered ${final.pendingRpcs}`,
