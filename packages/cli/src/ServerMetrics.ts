@@ -238,8 +238,10 @@ export class ServerMetrics {
    * Wraps an RPC handler to record how long it takes, by event. A handler that answers
    * at once (an `Exit`, like `Effect.succeed(data)`) gets its `Exit` returned as it is, so
    * the server can answer without a fiber, and is timed 1 request in {@link rpcTimingSample}
-   * (the others count as the last timed one); any other handler is timed every time, from
-   * the call to the end of its effect.
+   * (the others count as the last timed one); any other handler is timed every time, to
+   * the end of its effect: from the call, or, for a call among those not clocked, from the
+   * handler's return (building an effect is not what this metric is for, and clocking the
+   * call would put back the read the sampling saves).
    */
   timeRpc<A, E>(
     event: string,
