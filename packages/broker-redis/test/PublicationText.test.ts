@@ -6,16 +6,21 @@
  * redis-server (each with its own broker connections, as two processes have), real v14
  * clients on both, exotic JSON on channels with history on and off; every raw `#publish`
  * frame is byte for byte what the server's codec writes for the value, and every client
- * gets the value its publisher sent.
+ * gets the value its publisher sent. History replays (a socket's requested catch-up, and the
+ * broker's own catch-up after missed announcements, as after an outage) frame the stored text
+ * as it is too: texts no `JSON.stringify` writes (spaces, escapes, `1.50`) reach the wire
+ * byte for byte, which they would not if the data were decoded and encoded again.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Broker, type SCServer } from "@effect-socketcluster/server"
 import { startServer } from "@effect-socketcluster/server/testing"
 import { Effect, Layer, Queue, type Scope } from "effect"
+import { createClient } from "redis"
 import { afterAll, beforeAll } from "vitest"
 import * as BrokerRedis from "../src/BrokerRedis.js"
+import * as StreamScripts from "../src/internal/StreamScripts.js"
 import { type RedisServer, spawnRedisServer } from "../src/testing/RedisServer.js"
-import { type ClientSocket, connect, Inbox, publish, subscribe } from "./clients.js"
+import { type ClientSocket, connect, Inbox, publish, subscribe, subscribeWith } from "./clients.js"
 
 let redis: RedisServer
 beforeAll(async () => {
@@ -123,5 +128,84 @@ describe("publication text through Redis", () => {
         assert.deepStrictEqual(third, { data: undefined, json: undefined })
       }
     }).pipe(Effect.provide(Layer.unwrap(Effect.sync(broker)), { local: true }))
+  )
+
+  /**
+   * JSON as another publisher may write it ("J" + any JSON text): decoding and encoding it
+   * again gives other bytes (`{"s":"é/","n":[1.5,0,1000]}` for the first).
+   */
+  const publisherTexts = ['{ "s" : "\\u00e9\\/" , "n" : [ 1.50 , -0.0, 1E3 ] }', '[ "two" , {} ]', '"thr\\u0065e"']
+
+  /** Appends `text` to `channel`'s history as the broker's append script does, announced on `announceOn` (default: the channel's). */
+  const append = (channel: string, text: string, announceOn = `sc:${channel}`) =>
+    Effect.gen(function* () {
+      const raw = yield* Effect.acquireRelease(
+        Effect.promise(() => createClient({ url: redis.url }).connect()),
+        (c) => Effect.promise(() => c.close())
+      )
+      const args = StreamScripts.appendArgs(
+        { length: 100, ageMs: undefined },
+        announceOn,
+        `J${text}`,
+        "60000",
+        "PUBLISH"
+      )
+      const keys = [StreamScripts.streamKey("sc:", channel), StreamScripts.metaKey("sc:", channel)]
+      yield* Effect.promise(() => raw.sendCommand(["EVAL", StreamScripts.append.source, "2", ...keys, ...args]))
+    }).pipe(Effect.scoped)
+
+  const publishFrames = (raw: ReadonlyArray<string>) =>
+    raw.filter((message) => message.startsWith('{"event":"#publish"'))
+
+  it.live("a requested replay frames each publication's stored text byte for byte, with its position", () =>
+    Effect.gen(function* () {
+      const server = yield* startServer({}, Layer.empty, broker())
+      const channel = `hist-replay-${Math.random().toString(36).slice(2)}`
+      for (const text of publisherTexts) yield* append(channel, text)
+      const { c, raw } = yield* client(server)
+      const inbox = new Inbox()
+      const ack = yield* Effect.promise(() => subscribeWith(c, channel, { recover: { offset: 0, epoch: "" } }, inbox))
+      const { epoch } = ack as { epoch: string }
+      assert.deepStrictEqual(ack, { offset: 3, epoch, replayed: 3 })
+      yield* Effect.promise(() => inbox.atLeast(3))
+      assert.deepStrictEqual(
+        publishFrames(raw),
+        publisherTexts.map(
+          (text, i) =>
+            `{"event":"#publish","data":{"channel":${JSON.stringify(channel)},"data":${text},"offset":${i + 1},"epoch":${JSON.stringify(epoch)}}}`
+        )
+      )
+      assert.deepStrictEqual(
+        inbox.items,
+        publisherTexts.map((text) => JSON.parse(text))
+      )
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("the broker's catch-up after missed announcements frames the stored text byte for byte", () =>
+    Effect.gen(function* () {
+      const server = yield* startServer({}, Layer.empty, broker())
+      const channel = `hist-catchup-${Math.random().toString(36).slice(2)}`
+      const subscribers = [yield* client(server), yield* client(server)]
+      const inboxes = subscribers.map(() => new Inbox())
+      yield* Effect.forEach(subscribers, ({ c }, i) => Effect.promise(() => subscribe(c, channel, inboxes[i]!)))
+      // The first two are appended but announced where nobody listens: the third's offset jumps,
+      // and the broker reads all three from history (what it does for every channel after an outage).
+      const [first, second, third] = publisherTexts as [string, string, string]
+      yield* append(channel, first, `sc:nobody-${channel}`)
+      yield* append(channel, second, `sc:nobody-${channel}`)
+      yield* append(channel, third)
+      const expected = publisherTexts.map(
+        (text) => `{"event":"#publish","data":{"channel":${JSON.stringify(channel)},"data":${text}}}`
+      )
+      for (const [i, { raw }] of subscribers.entries()) {
+        yield* Effect.promise(() => inboxes[i]!.atLeast(3))
+        assert.deepStrictEqual(publishFrames(raw), expected, `the raw frames of subscriber ${i}`)
+        assert.deepStrictEqual(
+          inboxes[i]!.items,
+          publisherTexts.map((text) => JSON.parse(text))
+        )
+      }
+    }).pipe(Effect.scoped)
   )
 })

@@ -22,6 +22,7 @@ interface Buffered {
   readonly data: unknown
   readonly offset: number | undefined
   readonly epoch: string | undefined
+  readonly json: string | undefined
 }
 
 interface PendingSubscription {
@@ -232,15 +233,15 @@ export class ChannelRegistry {
     let offset = since.offset
     let epoch = since.epoch
     let replayed = 0
-    const send = (data: unknown, o: number | undefined, ep: string | undefined) => {
-      const frame = this.positionedFrame(channel, data, o, ep)
+    const send = (data: unknown, o: number | undefined, ep: string | undefined, json: string | undefined) => {
+      const frame = this.positionedFrame(channel, data, o, ep, json)
       socket.deliver(channel, data, () => frame)
     }
     if (top !== undefined) {
       socket.replaying = true
       try {
         for (const p of read.publications) {
-          send(p.data, p.offset, top.epoch)
+          send(p.data, p.offset, top.epoch, p.json)
           replayed++
         }
       } finally {
@@ -251,7 +252,7 @@ export class ChannelRegistry {
     }
     for (const item of buffered) {
       if (item.offset !== undefined && item.epoch === epoch && item.offset <= offset) continue
-      send(item.data, item.offset, item.epoch)
+      send(item.data, item.offset, item.epoch, item.json)
       if (item.offset !== undefined && item.epoch !== undefined) {
         offset = item.offset
         epoch = item.epoch
@@ -270,11 +271,15 @@ export class ChannelRegistry {
     channel: string,
     data: unknown,
     offset: number | undefined,
-    epoch: string | undefined
+    epoch: string | undefined,
+    json: string | undefined
   ): Frame | undefined {
     try {
+      const codec = this.codec()
+      // The broker's text of the data (history, or Redis's plain path) is what the default codec writes for it.
+      if (json !== undefined && codec === jsonCodec) return EncodedText.publication(channel, json, offset, epoch)
       // As bytes, like every publication frame: a replay queued as strings would sit in the JS heap.
-      const out = this.codec().encode({
+      const out = codec.encode({
         event: "#publish",
         data: offset === undefined ? { channel, data } : { channel, data, offset, epoch }
       })
@@ -357,7 +362,7 @@ export class ChannelRegistry {
         }
         return frame
       }
-      if (e.positioned !== undefined) this.deliverPositioned(e, channel, data, offset, epoch, encoded)
+      if (e.positioned !== undefined) this.deliverPositioned(e, channel, data, offset, epoch, json, encoded)
       else if (sockets instanceof Set) for (const socket of sockets) socket.deliver(channel, data, encoded)
       else sockets.deliver(channel, data, encoded)
     }
@@ -371,6 +376,7 @@ export class ChannelRegistry {
     data: unknown,
     offset: number | undefined,
     epoch: string | undefined,
+    json: string | undefined,
     plain: () => Frame | undefined
   ): void {
     const positioned = e.positioned
@@ -380,7 +386,7 @@ export class ChannelRegistry {
     const withPosition = (): Frame | undefined => {
       if (!encoded) {
         encoded = true
-        frame = this.positionedFrame(channel, data, offset, epoch)
+        frame = this.positionedFrame(channel, data, offset, epoch, json)
       }
       return frame
     }
@@ -388,7 +394,7 @@ export class ChannelRegistry {
     const list = sockets === undefined ? [] : sockets instanceof Set ? sockets : [sockets]
     for (const socket of list) {
       const waiting = catchingUp?.get(socket)
-      if (waiting !== undefined) waiting.push({ data, offset, epoch })
+      if (waiting !== undefined) waiting.push({ data, offset, epoch, json })
       else socket.deliver(channel, data, positioned?.has(socket) === true ? withPosition : plain)
     }
   }

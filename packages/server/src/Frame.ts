@@ -35,13 +35,27 @@ export class EncodedText {
 
   /**
    * The `#publish` frame of data whose JSON is at hand (`Payload.plainJson`, which the memory
-   * broker keeps as history): the envelope is written around it and the data is not encoded
-   * again. Byte for byte what the default codec writes for `{ event: "#publish", data: { channel, data } }`.
+   * broker keeps as history, or the publisher's text through Redis): the envelope is written
+   * around it and the data is not encoded again. Byte for byte what the default codec writes
+   * for `{ event: "#publish", data: { channel, data } }`, or with `offset` (a safe integer,
+   * as history offsets are) `{ event: "#publish", data: { channel, data, offset, epoch } }`.
    */
-  static publication(channel: string, dataJson: string): EncodedText {
+  static publication(channel: string, dataJson: string, offset?: number, epoch?: string): EncodedText {
     const channelJson = JSON.stringify(channel)
+    // The position's keys in the order the codec would write them; `epoch: undefined` it leaves out.
+    const tail =
+      offset === undefined
+        ? ""
+        : epoch === undefined
+          ? `,"offset":${offset}`
+          : `,"offset":${offset},"epoch":${JSON.stringify(epoch)}`
     const length =
-      publishHead.length + Buffer.byteLength(channelJson) + dataKey.length + Buffer.byteLength(dataJson) + 2
+      publishHead.length +
+      Buffer.byteLength(channelJson) +
+      dataKey.length +
+      Buffer.byteLength(dataJson) +
+      Buffer.byteLength(tail) +
+      2
     const header = headerLength(length)
     const wire = Buffer.allocUnsafe(header + length)
     writeHeader(wire, length)
@@ -49,6 +63,7 @@ export class EncodedText {
     at += wire.write(channelJson, at, "utf8")
     at += dataKey.copy(wire, at)
     at += wire.write(dataJson, at, "utf8")
+    if (tail !== "") at += wire.write(tail, at, "utf8")
     wire[at] = 125 // "}" closes data, then the packet
     wire[at + 1] = 125
     return new EncodedText(wire, header)

@@ -63,6 +63,12 @@ export interface StreamPosition {
 export interface HistoricPublication {
   readonly offset: number
   readonly data: unknown
+  /**
+   * The data's JSON text when the broker holds it as text (the publisher's
+   * `Payload.plainJson`, which the default codec writes for `data`): a replay frames it as
+   * it is instead of encoding `data` again. Absent for data with binary parts.
+   */
+  readonly json?: string | undefined
 }
 
 /**

@@ -121,13 +121,17 @@ export class HistoryBuffer {
       const size = this.meta[i + 2]!
       const kind = this.meta[i + 3]
       const at = oldest + k
-      const data =
-        kind === Kind.Aside
-          ? this.aside?.get(at)
-          : kind === Kind.Json
-            ? JSON.parse(this.bytes.toString("utf8", start, start + size))
-            : Payload.decode(this.bytes.toString("utf8", start, start + size))
-      out.push({ offset: at, data })
+      if (kind === Kind.Aside) {
+        out.push({ offset: at, data: this.aside?.get(at), json: undefined })
+        continue
+      }
+      const text = this.bytes.toString("utf8", start, start + size)
+      // The plain JSON goes along, so a replay frames it without encoding the data again.
+      out.push(
+        kind === Kind.Json
+          ? { offset: at, data: JSON.parse(text), json: text }
+          : { offset: at, data: Payload.decode(text), json: undefined }
+      )
     }
     return out
   }

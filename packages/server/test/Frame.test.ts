@@ -1,6 +1,7 @@
 import { createRequire } from "node:module"
 import { Socket } from "node:net"
 import { assert, describe, it } from "@effect/vitest"
+import { json as jsonCodec } from "@effect-socketcluster/protocol"
 import { Arbitrary, Effect, Fiber, Schema } from "effect"
 import { EncodedText } from "../src/Frame.js"
 import { OwnedWebSocket } from "../src/OwnedWebSocket.js"
@@ -22,6 +23,13 @@ const ws: { readonly Sender: { frame(data: Buffer, options: FrameOptions): Array
 const wsFrame = (text: string): Buffer =>
   Buffer.concat(ws.Sender.frame(Buffer.from(text), { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false }))
 
+// The default codec's text for a packet (it writes text, never binary).
+const codecText = (packet: unknown): string => {
+  const out = jsonCodec.encode(packet)
+  assert.strictEqual(typeof out, "string")
+  return typeof out === "string" ? out : ""
+}
+
 const firstData = (channel: ClientChannel) =>
   Effect.callback<unknown>((resume) => channel.watch((data) => resume(Effect.succeed(data))))
 
@@ -40,6 +48,26 @@ describe("pre-framed publications (EncodedText)", () => {
     assert.deepStrictEqual(encoded.wire, wsFrame(text))
     assert.deepStrictEqual(encoded.bytes, Buffer.from(text))
   })
+
+  // A replay frames the broker's text of the data with its position: it must be what the codec writes.
+  it.prop(
+    "a publication around its data's JSON, with and without a position, is byte for byte the codec's frame",
+    [
+      Schema.String,
+      Schema.Struct({ text: Schema.String, n: Schema.Array(Schema.Finite) }),
+      Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
+      Schema.UndefinedOr(Schema.String)
+    ],
+    ([channel, data, offset, epoch]) => {
+      const json = JSON.stringify(data)
+      const plain = EncodedText.publication(channel, json)
+      assert.deepStrictEqual(plain.wire, wsFrame(codecText({ event: "#publish", data: { channel, data } })))
+      const positioned = EncodedText.publication(channel, json, offset, epoch)
+      const expected = codecText({ event: "#publish", data: { channel, data, offset, epoch } })
+      assert.deepStrictEqual(positioned.wire, wsFrame(expected))
+      assert.deepStrictEqual(positioned.bytes, Buffer.from(expected))
+    }
+  )
 
   // The writer's direct writes and congestion's `drain` need the TCP socket ws keeps privately.
   it.live("every connection's WebSocket is an OwnedWebSocket with its TCP socket at hand", () =>

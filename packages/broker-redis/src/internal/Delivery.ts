@@ -47,9 +47,15 @@ export const receive = (
   else deliver(channel, data, announcement.offset, announcement.epoch, json)
 }
 
+/** A publication read back from a stream entry, with the publisher's JSON text when it came on the plain path. */
+const historic = (offset: number, payload: string): History.HistoricPublication => {
+  const data = Payload.decode(payload)
+  return { offset, data, json: plainJsonOf(payload, data) }
+}
+
 /** The answer to a history read from the reply of the `read` script. */
 export const historyRead = (reply: unknown, since: History.StreamPosition): History.HistoryRead => {
-  const { top, retained } = StreamScripts.parseRead(reply, Payload.decode)
+  const { top, retained } = StreamScripts.parseRead(reply, historic)
   return History.readFrom(since, top, retained)
 }
 

@@ -194,7 +194,7 @@ export class Recovery {
         const fresh = top.epoch !== state.epoch
         for (const p of read.publications) {
           if (!fresh && p.offset <= state.offset) continue
-          this.host.deliver(channel, p.data, p.offset, top.epoch)
+          this.host.deliver(channel, p.data, p.offset, top.epoch, p.json)
           this.host.stats.replayed++
         }
         state.offset = top.offset

@@ -98,11 +98,11 @@ const text = (value: unknown): string =>
 
 /**
  * The reply of {@link read} as the stream's position and its entries, oldest first,
- * payloads decoded with `decode`.
+ * each made by `entry` from its offset and payload.
  */
 export const parseRead = (
   reply: unknown,
-  decode: (payload: string) => unknown
+  entry: (offset: number, payload: string) => History.HistoricPublication
 ): { readonly top: History.StreamPosition; readonly retained: ReadonlyArray<History.HistoricPublication> } => {
   if (!isArray(reply) || reply.length !== 3) throw new TypeError("unexpected history reply")
   const top = { offset: Number(reply[0]), epoch: text(reply[1]) }
@@ -110,10 +110,10 @@ export const parseRead = (
   const retained: Array<History.HistoricPublication> = []
   if (isArray(entries)) {
     for (let i = entries.length - 1; i >= 0; i--) {
-      const entry = entries[i]
-      if (!isArray(entry)) continue
-      const fields = fieldsOf(entry[1])
-      retained.push({ offset: Number(fields.get("o")), data: decode(fields.get("d") ?? "") })
+      const item = entries[i]
+      if (!isArray(item)) continue
+      const fields = fieldsOf(item[1])
+      retained.push(entry(Number(fields.get("o")), fields.get("d") ?? ""))
     }
   }
   return { top, retained }

@@ -17,7 +17,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, type Layer, Queue, type Scope } from "effect"
 import { Broker, type BrokerHistory, type Publication } from "../Broker.js"
-import type { HistoryConfig } from "../History.js"
+import type { HistoryConfig, HistoryRead } from "../History.js"
 
 /** The history settings the conformance suite expects the broker under test to have. */
 export const conformanceHistory: HistoryConfig = {
@@ -50,6 +50,17 @@ const receivePositions = Effect.gen(function* () {
 const historyOf = (history: BrokerHistory | undefined): BrokerHistory => {
   assert.isDefined(history, "the broker has no history")
   return history as BrokerHistory
+}
+
+/**
+ * A history read without the publications' optional `json`, after checking that each text
+ * given is what the default codec writes for its data (a replay sends that text as it is).
+ */
+const withoutText = (read: HistoryRead): HistoryRead => {
+  for (const p of read.publications) {
+    if (p.json !== undefined) assert.strictEqual(p.json, JSON.stringify(p.data), `the text of offset ${p.offset}`)
+  }
+  return { ...read, publications: read.publications.map(({ data, offset }) => ({ offset, data })) }
 }
 
 const takeN = (inbox: Queue.Queue<Publication>, n: number) =>
@@ -252,7 +263,7 @@ export const runBrokerConformance = <E>(
           assert.isDefined(top)
           const epoch = top?.epoch ?? ""
           const mid = yield* history.read(channel, { offset: 6, epoch })
-          assert.deepStrictEqual(mid, {
+          assert.deepStrictEqual(withoutText(mid), {
             publications: [7, 8, 9, 10].map((i) => ({ offset: i, data: { i, text: "ü✓" } })),
             position: { offset: 10, epoch },
             gap: undefined
