@@ -68,9 +68,7 @@ const noSocketsLeft = (server: SCServer.SCServerCore) =>
     const check = () => {
       if (server.clientsCount + server.pendingClientsCount === 0) Deferred.doneUnsafe(done, Effect.void)
     }
-    const unlisten = server.hub.listen((event) => {
-      if (event._tag === "Closure") check()
-    })
+    const unlisten = server.hub.listen(check, ["Closure"])
     check()
     yield* Deferred.await(done).pipe(Effect.ensuring(Effect.sync(unlisten)))
   })

@@ -55,61 +55,41 @@ const logEvent = (event: Events.ServerEvent): Effect.Effect<void> => {
   }
 }
 
-// The level each event is logged at; undefined: not logged.
-const levelOf = (event: Events.ServerEvent): LogLevel.LogLevel | undefined => {
-  switch (event._tag) {
-    case "Connection":
-    case "Closure":
-    case "Subscription":
-    case "Unsubscription":
-    case "AuthenticationStateChange":
-      return "Debug"
-    case "BadSocketAuthToken":
-    case "Notice":
-      return "Info"
-    case "SlowConsumer":
-    case "Warning":
-      return "Warn"
-    case "Error":
-      return "Error"
-    default:
-      return undefined
-  }
-}
+// The level each logged event kind is logged at (the others are not logged).
+const levels: ReadonlyArray<readonly [Events.ServerEvent["_tag"], LogLevel.LogLevel]> = [
+  ["Connection", "Debug"],
+  ["Closure", "Debug"],
+  ["Subscription", "Debug"],
+  ["Unsubscription", "Debug"],
+  ["AuthenticationStateChange", "Debug"],
+  ["BadSocketAuthToken", "Info"],
+  ["Notice", "Info"],
+  ["SlowConsumer", "Warn"],
+  ["Warning", "Warn"],
+  ["Error", "Error"]
+]
 
 /** Events a slow logger may fall behind by before the oldest are skipped. */
 const bufferSize = 4096
 
 /**
- * Logs the server's events until the scope closes. Events below the minimum log level are
- * dropped in the server's synchronous listener, so at the default `info` the per-socket
- * debug events (connection, subscribe, ...) cost one comparison and never reach a queue
- * or a fiber. The rest go through a sliding buffer, so under extreme load some lines may
- * be skipped; metrics do not depend on it.
+ * Logs the server's events until the scope closes. Only the kinds at or above the minimum
+ * log level are listened to, so at the default `info` the server never builds the
+ * per-socket debug events (connection, subscribe, ...) for the logger. The rest go
+ * through a sliding buffer, so under extreme load some lines may be skipped; metrics do
+ * not depend on it.
  */
 export const logServerEvents = (server: SCServer.SCServerCore) =>
   Effect.gen(function* () {
     const minimum = yield* References.MinimumLogLevel
-    // Whether an event kind is logged, decided once per kind: the listener runs for every
-    // subscribe and connection, and a map lookup is cheaper than comparing levels.
-    const logged = new Map<Events.ServerEvent["_tag"], boolean>()
-    const isLogged = (event: Events.ServerEvent): boolean => {
-      let yes = logged.get(event._tag)
-      if (yes === undefined) {
-        const level = levelOf(event)
-        yes = level !== undefined && !LogLevel.isGreaterThan(minimum, level)
-        logged.set(event._tag, yes)
-      }
-      return yes
-    }
-    const events = Stream.callback<Events.ServerEvent>(
-      (queue) => {
-        const unlisten = server.hub.listen((event) => {
-          if (isLogged(event)) Queue.offerUnsafe(queue, event)
-        })
-        return Effect.addFinalizer(() => Effect.sync(unlisten))
-      },
-      { bufferSize, strategy: "sliding" }
-    )
-    yield* Effect.forkScoped(Stream.runForEach(events, logEvent))
+    const kinds = levels.filter(([, level]) => !LogLevel.isGreaterThan(minimum, level)).map(([kind]) => kind)
+    if (kinds.length === 0) return
+    // Listening starts here, not when the forked consumer first runs: no event of a
+    // socket that connects right after start-up is missed.
+    const queue = yield* Queue.sliding<Events.ServerEvent>(bufferSize)
+    const unlisten = server.hub.listen((event) => {
+      Queue.offerUnsafe(queue, event)
+    }, kinds)
+    yield* Effect.addFinalizer(() => Effect.sync(unlisten))
+    yield* Effect.forkScoped(Stream.runForEach(Stream.fromQueue(queue), logEvent))
   })

@@ -401,33 +401,36 @@ export class ServerMetrics {
       Metric.registerUnsafe(handshakeLatency, ctx, handshakeTimes.hooks)
     )
     const handshakeStarts = new Map<string, number>()
-    const unlisten = server.hub.listen((event) => {
-      switch (event._tag) {
-        case "Handshake":
-          handshakeStarts.set(event.socket.id, performance.now())
-          break
-        case "Connection": {
-          connected++
-          const start = handshakeStarts.get(event.socket.id)
-          handshakeStarts.delete(event.socket.id)
-          if (start !== undefined) handshakeTimes.record(performance.now() - start)
-          break
+    const unlisten = server.hub.listen(
+      (event) => {
+        switch (event._tag) {
+          case "Handshake":
+            handshakeStarts.set(event.socket.id, performance.now())
+            break
+          case "Connection": {
+            connected++
+            const start = handshakeStarts.get(event.socket.id)
+            handshakeStarts.delete(event.socket.id)
+            if (start !== undefined) handshakeTimes.record(performance.now() - start)
+            break
+          }
+          case "Closure":
+            handshakeStarts.delete(event.socket.id)
+            disconnected++
+            break
+          case "SlowConsumer":
+            if (event.phase === "Stalled") {
+              stalled.add(event.socket.id)
+              slowConsumersTotal.updateUnsafe(1, ctx)
+            } else stalled.delete(event.socket.id)
+            break
+          case "BadSocketAuthToken":
+            Metric.withAttributes(authFailures, { error: errorName(event.info.authError) }).updateUnsafe(1, ctx)
+            break
         }
-        case "Closure":
-          handshakeStarts.delete(event.socket.id)
-          disconnected++
-          break
-        case "SlowConsumer":
-          if (event.phase === "Stalled") {
-            stalled.add(event.socket.id)
-            slowConsumersTotal.updateUnsafe(1, ctx)
-          } else stalled.delete(event.socket.id)
-          break
-        case "BadSocketAuthToken":
-          Metric.withAttributes(authFailures, { error: errorName(event.info.authError) }).updateUnsafe(1, ctx)
-          break
-      }
-    })
+      },
+      ["Handshake", "Connection", "Closure", "SlowConsumer", "BadSocketAuthToken"]
+    )
     return () => {
       unlisten()
       for (const registration of registrations) registration.remove()

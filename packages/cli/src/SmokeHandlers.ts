@@ -18,14 +18,17 @@ export const registerSmokeHandlers = (server: SCServer.SCServerCore, handle: Han
   Effect.gen(function* () {
     // The name of the last bad-token error per socket, for `whoami`.
     const badTokens = new Map<string, string>()
-    const unlisten = server.hub.listen((event) => {
-      if (event._tag === "BadSocketAuthToken") {
-        const error = event.info.authError
-        badTokens.set(event.socket.id, error instanceof Error ? error.name : String(error))
-      } else if (event._tag === "Closure") {
-        badTokens.delete(event.socket.id)
-      }
-    })
+    const unlisten = server.hub.listen(
+      (event) => {
+        if (event._tag === "BadSocketAuthToken") {
+          const error = event.info.authError
+          badTokens.set(event.socket.id, error instanceof Error ? error.name : String(error))
+        } else if (event._tag === "Closure") {
+          badTokens.delete(event.socket.id)
+        }
+      },
+      ["BadSocketAuthToken", "Closure"]
+    )
     yield* Effect.addFinalizer(() => Effect.sync(unlisten))
     yield* handle("echo", (data) => Effect.succeed(data))
     yield* handle("fail", (data) =>

@@ -30,6 +30,7 @@ describe("logging", () => {
     afterEach(() => app.stop())
 
     it("carry socketId and channel annotations, and never an auth token", async () => {
+      expect(app.server.hub.listens("Subscription")).toBe(true)
       const client = await connectClient(app.port)
       await subscribe(client, "room/logs")
       const line = await logs.waitFor((l) => text(l) === "subscribe" && l.annotations.channel === "room/logs")
@@ -53,6 +54,12 @@ describe("logging", () => {
     afterEach(() => app.stop())
 
     it("logs warnings but no per-socket debug events", async () => {
+      // Nobody in the CLI listens to subscribes then, so the server builds no event for them;
+      // the metrics still hear connections and closures.
+      expect(app.server.hub.listens("Subscription")).toBe(false)
+      expect(app.server.hub.listens("Unsubscription")).toBe(false)
+      expect(app.server.hub.listens("Connection")).toBe(true)
+      expect(app.server.hub.listens("Closure")).toBe(true)
       const client = await connectClient(app.port)
       await subscribe(client, "room/quiet")
       // Lines keep their order, so once the later warning is out, no earlier debug line can follow.

@@ -8,6 +8,10 @@
  * server never waits for it; a consumer that falls `bufferSize` events behind loses the
  * oldest ones (sliding), so a slow consumer cannot block the server or grow its memory.
  * `endStreams` completes every stream (the server or socket is gone).
+ *
+ * A listener may name the kinds (`_tag`s) it wants: it then hears only those, and
+ * `listens(kind)` tells an emitter whether an event of that kind has anybody to hear it,
+ * so a per-subscribe or per-connection event nobody asked for is never built.
  */
 import { Effect, Queue, Stream } from "effect"
 
@@ -18,41 +22,71 @@ interface Entry<A> {
   readonly on: (event: A) => void
   /** Set for a stream's listener: completes the stream. */
   readonly end: (() => void) | undefined
+  /** The kinds this listener hears; undefined: every kind. */
+  readonly kinds: ReadonlySet<string> | undefined
 }
 
 // Shared by every hub without listeners: most sockets never get one.
 const none: ReadonlyArray<never> = []
+const nothing: ReadonlySet<string> = new Set()
 
-export class EventHub<A> {
+export class EventHub<A extends { readonly _tag: string }> {
   private entries: ReadonlyArray<Entry<A>> = none
+  // The kinds somebody hears, or "all" (a listener without kinds): recomputed when a
+  // listener comes or goes, so `listens` is one set lookup.
+  private heard: ReadonlySet<string> | "all" = nothing
   private ended = false
 
   /** @param report receives what a throwing listener threw. */
   constructor(private readonly report: (error: unknown) => void) {}
 
-  /** True when anybody listens (lets callers skip building an event). */
+  /** True when anybody listens to any kind. */
   get active(): boolean {
     return this.entries.length > 0
   }
 
-  /** Adds a synchronous listener; returns the function that removes it. */
-  listen(listener: (event: A) => void): () => void {
-    return this.add({ on: listener, end: undefined })
+  /** True when an event of `kind` would reach a listener (lets callers skip building it). */
+  listens(kind: A["_tag"]): boolean {
+    const heard = this.heard
+    return heard === "all" || heard.has(kind)
+  }
+
+  /**
+   * Adds a synchronous listener, of every event or only of the `kinds` given; returns the
+   * function that removes it.
+   */
+  listen(listener: (event: A) => void, kinds?: ReadonlyArray<A["_tag"]>): () => void {
+    return this.add({ on: listener, end: undefined, kinds: kinds === undefined ? undefined : new Set(kinds) })
   }
 
   private add(entry: Entry<A>): () => void {
-    this.entries = [...this.entries, entry]
+    this.setEntries([...this.entries, entry])
     return () => {
-      this.entries = this.entries.filter((e) => e !== entry)
+      this.setEntries(this.entries.filter((e) => e !== entry))
     }
+  }
+
+  private setEntries(entries: ReadonlyArray<Entry<A>>): void {
+    this.entries = entries
+    const heard = new Set<string>()
+    for (const e of entries) {
+      if (e.kinds === undefined) {
+        this.heard = "all"
+        return
+      }
+      for (const kind of e.kinds) heard.add(kind)
+    }
+    this.heard = heard.size === 0 ? nothing : heard
   }
 
   emit(event: A): void {
     // Copy-on-write list: a listener that removes itself does not disturb this loop.
     const entries = this.entries
     for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!
+      if (entry.kinds !== undefined && !entry.kinds.has(event._tag)) continue
       try {
-        entries[i]!.on(event)
+        entry.on(event)
       } catch (error) {
         this.report(error)
       }
@@ -64,7 +98,7 @@ export class EventHub<A> {
     if (this.ended) return
     this.ended = true
     const entries = this.entries
-    this.entries = entries.filter((e) => e.end === undefined)
+    this.setEntries(entries.filter((e) => e.end === undefined))
     for (const e of entries) e.end?.()
   }
 
@@ -83,7 +117,8 @@ export class EventHub<A> {
           },
           end: () => {
             Queue.endUnsafe(queue)
-          }
+          },
+          kinds: undefined
         })
         return Effect.addFinalizer(() => Effect.sync(remove))
       },

@@ -54,28 +54,48 @@ export type ServerEvent =
  * for it on the server's hub, in v14's order: the server hears of a disconnect or an
  * aborted connection first (`disconnection`/`connectionAbort`, then `closure`), of
  * everything else after the socket. The one place socket events are emitted; a server
- * event is built only when the server's hub has listeners.
+ * event is built only when somebody listens to its kind.
  */
 export const relay = (server: EventHub<ServerEvent>, socket: SCSocket, event: SocketEvent): void => {
   switch (event._tag) {
     case "Disconnect":
-    case "ConnectAbort":
-      if (server.active) {
-        const { code, data } = event
-        server.emit(
-          event._tag === "Disconnect"
-            ? { _tag: "Disconnection", socket, code, data }
-            : { _tag: "ConnectionAbort", socket, code, data }
-        )
-        server.emit({ _tag: "Closure", socket, code, data })
-      }
+    case "ConnectAbort": {
+      const { code, data } = event
+      if (event._tag === "Disconnect") {
+        if (server.listens("Disconnection")) server.emit({ _tag: "Disconnection", socket, code, data })
+      } else if (server.listens("ConnectionAbort")) server.emit({ _tag: "ConnectionAbort", socket, code, data })
+      if (server.listens("Closure")) server.emit({ _tag: "Closure", socket, code, data })
       socket.hub.emit(event)
       return
+    }
   }
   socket.hub.emit(event)
-  if (!server.active) return
+  const kind = serverKindOf[event._tag]
+  if (kind === undefined || !server.listens(kind)) return
   const serverEvent = serverEventOf(socket, event)
   if (serverEvent !== undefined) server.emit(serverEvent)
+}
+
+// The kind of the server event `serverEventOf` builds for each socket event (the two
+// server events of a disconnect or an aborted connection are checked in `relay`).
+const serverKindOf: { readonly [K in SocketEvent["_tag"]]: ServerEvent["_tag"] | undefined } = {
+  Error: "Warning",
+  Connect: "Connection",
+  Subscribe: "Subscription",
+  Unsubscribe: "Unsubscription",
+  Authenticate: "Authentication",
+  Deauthenticate: "Deauthentication",
+  AuthStateChange: "AuthenticationStateChange",
+  BadAuthToken: "BadSocketAuthToken",
+  SlowConsumer: "SlowConsumer",
+  Disconnect: undefined,
+  ConnectAbort: undefined,
+  Close: undefined,
+  Message: undefined,
+  Raw: undefined,
+  ProtocolVersion: undefined,
+  AuthTokenSigned: undefined,
+  Event: undefined
 }
 
 const serverEventOf = (socket: SCSocket, event: SocketEvent): ServerEvent | undefined => {

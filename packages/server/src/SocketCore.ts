@@ -12,6 +12,7 @@ import type { BrokerError, Cid, CodecEngine, InboundPacket } from "@effect-socke
 import type { Cause, Effect, Fiber } from "effect"
 import type { AuthEngine } from "./AuthEngine.js"
 import type { BrokerShape } from "./Broker.js"
+import type { ServerEvent } from "./Events.js"
 import type { Frame } from "./Frame.js"
 import type { MiddlewarePipeline } from "./MiddlewarePipeline.js"
 import type { ServerOptions } from "./Options.js"
@@ -70,8 +71,8 @@ export interface SocketHost {
   runFork<A, E>(effect: Effect.Effect<A, E>): Fiber.Fiber<A, E>
   /** Emits a socket event on the socket's hub and, where there is one, the server event for it (see `Events.relay`). */
   relay(socket: SocketCore, event: SocketEvent): void
-  /** The server's events (a socket checks `active` before building an event nobody hears). */
-  readonly hub: { readonly active: boolean }
+  /** The server's events (a socket checks `listens` before building an event nobody hears). */
+  readonly hub: { listens(kind: ServerEvent["_tag"]): boolean }
   warn(error: unknown): void
   /** Reports what a throwing event listener threw. */
   readonly listenerThrew: (error: unknown) => void

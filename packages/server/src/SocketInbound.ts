@@ -34,7 +34,7 @@ export function onMessage(s: SocketCore, raw: Buffer, isBinary: boolean): void {
   // The answer to the binary-codec probe is the server's own traffic: a v14 server sent no
   // ping right after the handshake, so its apps never saw such a frame in `message`.
   const probeAnswer = s.dialect.hidesPong && !isBinary && raw.length <= 2 && Dialect.rawPong(s.dialect, raw) !== 0
-  if (s.hub.active && !probeAnswer) s.host.relay(s, { _tag: "Message", message })
+  if (s.hub.listens("Message") && !probeAnswer) s.host.relay(s, { _tag: "Message", message })
   if (s.state === "closed") return
   if (!isBinary && raw.length <= 2) {
     const version = Dialect.rawPong(s.dialect, raw)

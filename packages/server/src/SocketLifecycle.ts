@@ -61,7 +61,7 @@ export function ping(s: SocketCore): void {
 export function setDialect(s: SocketCore, next: Dialect.WireDialect): void {
   const known = s.dialect.version !== null
   s.dialect = next
-  if (!known && next.version !== null && s.hub.active) {
+  if (!known && next.version !== null && s.hub.listens("ProtocolVersion")) {
     s.host.relay(s, { _tag: "ProtocolVersion", version: next.version })
   }
 }
@@ -104,7 +104,7 @@ export function closeUnsafe(s: SocketCore, code: number, data: unknown, closeWs:
   s.host.relay(s, { _tag: "Close", code, data })
   // Only built when somebody listens: a mass disconnect would otherwise pay for an Error
   // (and its stack trace) per socket for nobody.
-  if (!isIgnoredCloseCode(code) && (s.hub.active || s.host.hub.active)) {
+  if (!isIgnoredCloseCode(code) && (s.hub.listens("Error") || s.host.hub.listens("Warning"))) {
     s.emitError(new SocketProtocolError({ message: socketProtocolErrorMessage(code, data), code }))
   }
   s.hub.endStreams()

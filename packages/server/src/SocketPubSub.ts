@@ -116,9 +116,12 @@ function subscribed(
   recovery: RecoveryAck | undefined
 ): void {
   if (!s.channels.has(packet.channel)) return
-  const options: Record<string, unknown> = { ...packet.options, channel: packet.channel }
-  if (req.data !== undefined || "data" in packet.options) options.data = req.data
-  s.host.relay(s, { _tag: "Subscribe", channel: packet.channel, options })
+  // The options object is built only for a listener: most subscribes have none.
+  if (s.hub.listens("Subscribe") || s.host.hub.listens("Subscription")) {
+    const options: Record<string, unknown> = { ...packet.options, channel: packet.channel }
+    if (req.data !== undefined || "data" in packet.options) options.data = req.data
+    s.host.relay(s, { _tag: "Subscribe", channel: packet.channel, options })
+  }
   answerSubscribe(s, packet, undefined, recovery)
 }
 
@@ -141,7 +144,9 @@ export function unsubscribeRequest(s: SocketCore, cid: Cid | undefined, channel:
     return
   }
   s.host.unsubscribe(s, channel)
-  s.host.relay(s, { _tag: "Unsubscribe", channel })
+  if (s.hub.listens("Unsubscribe") || s.host.hub.listens("Unsubscription")) {
+    s.host.relay(s, { _tag: "Unsubscribe", channel })
+  }
   respond(s, cid, undefined, undefined)
 }
 

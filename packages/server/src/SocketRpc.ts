@@ -65,7 +65,7 @@ export function event(
 // that answers at once costs no fiber and no closure.
 export function dispatch(s: SocketCore, event: string, cid: Cid | undefined, data: unknown): void {
   // A listener may answer too: then only the first answer goes out.
-  const reply = s.hub.active ? answerOnce(s, cid) : undefined
+  const reply = s.hub.listens("Event") ? answerOnce(s, cid) : undefined
   if (reply !== undefined) s.host.relay(s, { _tag: "Event", event, data, respond: reply })
   const handler = s.handlers?.get(event) ?? s.host.findHandler(event)
   if (handler === undefined) return
