@@ -138,7 +138,24 @@ export class MiddlewarePipeline {
     onPass: () => Effect.Effect<void> | undefined | void,
     onBlocked: (blocked: MiddlewareBlocked) => void
   ): Effect.Effect<void> {
-    const checked = this.tracing ? this.run(type, req) : this.runNow(type, req)
+    return this.settle(this.check(type, req), onPass, onBlocked)
+  }
+
+  /**
+   * The chain's outcome as far as it is synchronous (see `runNow`; traced when tracing).
+   * A hot path acts on a finished success itself, with no closures made, and hands
+   * anything else to `settle`.
+   */
+  check<T extends MiddlewareType>(type: T, req: MiddlewareRequests[T]): Effect.Effect<void, MiddlewareBlocked> {
+    return this.tracing ? this.run(type, req) : this.runNow(type, req)
+  }
+
+  /** Applies an outcome from `check` as `gate` does. */
+  settle(
+    checked: Effect.Effect<void, MiddlewareBlocked>,
+    onPass: () => Effect.Effect<void> | undefined | void,
+    onBlocked: (blocked: MiddlewareBlocked) => void
+  ): Effect.Effect<void> {
     if (isFinished(checked)) {
       // Settled synchronously: act now, so the action needs no fiber.
       if (Exit.isSuccess(checked)) return onPass() ?? Effect.void

@@ -15,7 +15,7 @@ import { Effect, Exit } from "effect"
 import { marked, publishing, publishingTo } from "./Congestion.js"
 import { isFinished } from "./Finished.js"
 import type { Frame } from "./Frame.js"
-import type { SubscribeRequest } from "./Middleware.js"
+import type { PublishInRequest, SubscribeRequest } from "./Middleware.js"
 import { decodeRecoverRequest, type RecoveryAck } from "./Recovery.js"
 import { hasCid, resumeIfDue, type SocketCore } from "./SocketCore.js"
 import { encode, queueBatch, respond, sendObject, writePublication } from "./SocketWriter.js"
@@ -57,11 +57,13 @@ export function subscribe(
     authTokenExpiredError: expired
   }
   const pipeline = s.host.pipeline
-  // Without subscribe middleware no closure is made: a subscribe is a few direct calls.
+  // Without subscribe middleware, or with middleware that lets it through at once, no
+  // closure is made: a subscribe is a few direct calls.
   if (!pipeline.has("subscribe")) return completeSubscribe(s, packet, req)
-  return pipeline.gate(
-    "subscribe",
-    req,
+  const checked = pipeline.check("subscribe", req)
+  if (isFinished(checked) && Exit.isSuccess(checked)) return completeSubscribe(s, packet, req)
+  return pipeline.settle(
+    checked,
     () => completeSubscribe(s, packet, req),
     (blocked) => answerSubscribe(s, packet, blocked.error)
   )
@@ -172,61 +174,80 @@ export function publish(
     respond(s, cid, error, undefined)
     return undefined
   }
-  const req = { socket: s, channel, data, ackData: undefined as unknown, authTokenExpiredError: expired }
-  // Built only when the broker cannot take the publication at once (not per publish on the memory broker's path).
-  const doPublish = (): Effect.Effect<void> =>
-    Effect.suspend(() => host.publish(channel, req.data)).pipe(
-      Effect.matchEffect({
-        onFailure: (error) =>
-          Effect.sync(() => {
-            host.warn(error)
-            respond(s, cid, error, req.ackData)
-          }),
-        onSuccess: () => Effect.sync(() => respond(s, cid, undefined, req.ackData))
-      })
-    )
-  // Handing the message to the broker is what must happen in arrival order; waiting for
-  // the broker's confirmation need not hold up this socket's next packets (a remote broker
-  // would otherwise cap one socket at one publish per round trip). `runFork` starts the
-  // fiber synchronously, so brokers receive publishes in order. Past
-  // `maxPendingInboundRpcs` unconfirmed publishes the socket waits again (back-pressure).
-  // The same holds in bytes (`maxQueuedInboundBytes`). A publication that reaches a
-  // congested subscriber (delivered inside `runFork` by an in-process broker) stops this
-  // socket from being read until the congestion clears (see `Congestion`); with a remote
-  // broker, so does a publication to a channel that a congested subscriber marked.
+  const req: PublishInRequest = { socket: s, channel, data, ackData: undefined, authTokenExpiredError: expired }
   const bytes = s.packetBytes
-  const start = (): Effect.Effect<void> | undefined => {
-    // An in-process broker takes it at once (deliveries inside the call, as in runFork
-    // below, so a congested subscriber holds this socket back): answered now, no fiber.
-    publishing.socket = s
-    const published = host.publishNow(channel, req.data)
-    publishing.socket = undefined
-    if (published) {
-      respond(s, cid, undefined, req.ackData)
-      return undefined
-    }
-    if (marked.channels !== 0) publishingTo(s, channel)
-    if (
-      s.publishesInFlight >= host.options.maxPendingInboundRpcs ||
-      s.publishBytesInFlight >= host.options.maxQueuedInboundBytes
-    ) {
-      return doPublish()
-    }
-    s.publishesInFlight++
-    s.publishBytesInFlight += bytes
-    publishing.socket = s
-    const fiber = host.runFork(doPublish())
-    publishing.socket = undefined
-    fiber.addObserver(() => {
-      s.publishesInFlight--
-      s.publishBytesInFlight -= bytes
-      if (s.publishBytesInFlight < host.options.maxQueuedInboundBytes) resumeIfDue(s)
-    })
+  // Without publishIn middleware, or with middleware that lets it through at once, no
+  // closure is made.
+  const pipeline = host.pipeline
+  if (!pipeline.has("publishIn")) return startPublish(s, cid, req, bytes)
+  const checked = pipeline.check("publishIn", req)
+  if (isFinished(checked) && Exit.isSuccess(checked)) return startPublish(s, cid, req, bytes)
+  return pipeline.settle(
+    checked,
+    () => startPublish(s, cid, req, bytes),
+    (blocked) => respond(s, cid, blocked.error, req.ackData)
+  )
+}
+
+// Handing the message to the broker is what must happen in arrival order; waiting for
+// the broker's confirmation need not hold up this socket's next packets (a remote broker
+// would otherwise cap one socket at one publish per round trip). `runFork` starts the
+// fiber synchronously, so brokers receive publishes in order. Past
+// `maxPendingInboundRpcs` unconfirmed publishes the socket waits again (back-pressure).
+// The same holds in bytes (`maxQueuedInboundBytes`, `bytes` being the packet's size). A
+// publication that reaches a congested subscriber (delivered inside `runFork` by an
+// in-process broker) stops this socket from being read until the congestion clears (see
+// `Congestion`); with a remote broker, so does a publication to a channel that a
+// congested subscriber marked.
+function startPublish(
+  s: SocketCore,
+  cid: Cid | undefined,
+  req: PublishInRequest,
+  bytes: number
+): Effect.Effect<void> | undefined {
+  const host = s.host
+  const channel = req.channel
+  // An in-process broker takes it at once (deliveries inside the call, as in runFork
+  // below, so a congested subscriber holds this socket back): answered now, no fiber.
+  publishing.socket = s
+  const published = host.publishNow(channel, req.data)
+  publishing.socket = undefined
+  if (published) {
+    respond(s, cid, undefined, req.ackData)
     return undefined
   }
-  if (!host.pipeline.has("publishIn")) return start()
-  return host.pipeline.gate("publishIn", req, start, (blocked) => respond(s, cid, blocked.error, req.ackData))
+  if (marked.channels !== 0) publishingTo(s, channel)
+  if (
+    s.publishesInFlight >= host.options.maxPendingInboundRpcs ||
+    s.publishBytesInFlight >= host.options.maxQueuedInboundBytes
+  ) {
+    return publishConfirmed(s, cid, req)
+  }
+  s.publishesInFlight++
+  s.publishBytesInFlight += bytes
+  publishing.socket = s
+  const fiber = host.runFork(publishConfirmed(s, cid, req))
+  publishing.socket = undefined
+  fiber.addObserver(() => {
+    s.publishesInFlight--
+    s.publishBytesInFlight -= bytes
+    if (s.publishBytesInFlight < host.options.maxQueuedInboundBytes) resumeIfDue(s)
+  })
+  return undefined
 }
+
+// Built only when the broker cannot take the publication at once (not per publish on the memory broker's path).
+const publishConfirmed = (s: SocketCore, cid: Cid | undefined, req: PublishInRequest): Effect.Effect<void> =>
+  Effect.suspend(() => s.host.publish(req.channel, req.data)).pipe(
+    Effect.matchEffect({
+      onFailure: (error) =>
+        Effect.sync(() => {
+          s.host.warn(error)
+          respond(s, cid, error, req.ackData)
+        }),
+      onSuccess: () => Effect.sync(() => respond(s, cid, undefined, req.ackData))
+    })
+  )
 
 /** Removes the socket from `channel` (or every channel) and sends `#kickOut`; no unsubscribe events (v14). */
 export function kickOutUnsafe(s: SocketCore, channel?: string, message?: unknown): void {
