@@ -3,27 +3,20 @@
  * the same port; the client reconnects on its schedule and resubscribes by itself.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { BrokerMemory, SCServer } from "@effect-socketcluster/server"
-import { Context, Duration, Effect, Exit, Fiber, Layer, Schedule, Scope, Stream } from "effect"
+import { BrokerMemory } from "@effect-socketcluster/server"
+import { startStoppableServer } from "@effect-socketcluster/server/testing"
+import { Duration, Effect, Fiber, Layer, Schedule, Stream } from "effect"
 import { ClientOptions } from "../src/index.js"
 import { TestServer } from "../src/testing/index.js"
 
-/** A server on `port` in its own scope, so the test can stop it and start another. */
-const startServer = (port: number) =>
-  Effect.gen(function* () {
-    const scope = yield* Scope.make()
-    const context = yield* Layer.buildWithScope(
-      SCServer.layer({ port, host: "127.0.0.1" }).pipe(Layer.provide(BrokerMemory.layer)),
-      scope
-    )
-    const server = Context.get(context, SCServer.SCServer)
-    return { server, stop: Scope.close(scope, Exit.void) }
-  })
+/** A server on `port` (0: a free one) that the test stops; each with its own auth key, so a token of one is refused by the next. */
+const startServer = (port: number, authKey: string) =>
+  startStoppableServer({ authKey: authKey.padEnd(40, "-") }, Layer.empty, BrokerMemory.layer, port)
 
 describe("reconnect", () => {
   it.live("after a server restart: a new connection, the channel resubscribed, the token offered again", () =>
     Effect.gen(function* () {
-      const first = yield* startServer(0)
+      const first = yield* startServer(0, "first")
       const port = first.server.sourcePort!
       yield* first.server.handle("login", (data, socket) => socket.setAuthToken(data).pipe(Effect.as("ok")))
       const client = yield* TestServer.connect(TestServer.urlFor(port), {
@@ -50,7 +43,7 @@ describe("reconnect", () => {
       })
       assert.isFalse(yield* client.isSubscribed("news"))
 
-      const second = yield* startServer(port)
+      const second = yield* startServer(port, "second")
       const resubscribed = yield* second.server.events.pipe(
         Stream.filter((e) => e._tag === "Subscription"),
         Stream.runHead

@@ -7,8 +7,9 @@
 import type * as Http from "node:http"
 import { createRequire } from "node:module"
 import { ApplicationError } from "@effect-socketcluster/protocol"
-import { BrokerMemory, SCServer } from "@effect-socketcluster/server"
-import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { BrokerMemory } from "@effect-socketcluster/server"
+import { startStoppableServer } from "@effect-socketcluster/server/testing"
+import { Effect, Layer } from "effect"
 
 const require = createRequire(import.meta.url)
 
@@ -55,12 +56,7 @@ export const ours = (protocolVersion: 1 | 2): Flavour => ({
   recovers: true,
   start: (port) =>
     Effect.gen(function* () {
-      const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(
-        SCServer.layer({ port, host: "127.0.0.1" }).pipe(Layer.provide(BrokerMemory.layer)),
-        scope
-      ).pipe(Effect.orDie)
-      const server = Context.get(context, SCServer.SCServer)
+      const { server, stop } = yield* startStoppableServer({}, Layer.empty, BrokerMemory.layer, port).pipe(Effect.orDie)
       yield* server.handle("echo", (data) => Effect.succeed(data))
       yield* server.handle("refuse", () => Effect.fail(new ApplicationError(loginError)))
       yield* server.handle("login", (data, socket) => socket.setAuthToken(data).pipe(Effect.as("ok")))
@@ -68,7 +64,7 @@ export const ours = (protocolVersion: 1 | 2): Flavour => ({
       return {
         port: server.sourcePort ?? 0,
         publish: (channel, data) => Effect.orDie(server.exchange.publish(channel, data)),
-        stop: Scope.close(scope, Exit.void)
+        stop
       }
     })
 })

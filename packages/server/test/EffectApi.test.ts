@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Exit, Fiber, Layer, Option, Scope, Stream } from "effect"
+import { Effect, Fiber, Layer, Option, Stream } from "effect"
 import * as BrokerMemory from "../src/BrokerMemory.js"
 import * as SCServer from "../src/SCServer.js"
-import { connectClient, nextClientEvent, startServer, waitForServerEvent } from "./helpers.js"
+import { connectClient, nextClientEvent, startServer, startStoppableServer, waitForServerEvent } from "./helpers.js"
 
 const authKey = "k".repeat(40)
 
@@ -21,17 +21,12 @@ describe("required services", () => {
 describe("server events", () => {
   it.live("a stream started after the layer was built sees Ready; every stream completes when the server closes", () =>
     Effect.gen(function* () {
-      const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(
-        SCServer.layer({ authKey, port: 0, host: "127.0.0.1" }).pipe(Layer.provide(BrokerMemory.layer)),
-        scope
-      )
-      const server = Context.get(context, SCServer.SCServer)
+      const { server, stop } = yield* startStoppableServer()
       const first = yield* Stream.runHead(server.events)
       assert.deepStrictEqual(Option.getOrUndefined(first), { _tag: "Ready" })
       const all = yield* Effect.forkChild(Stream.runCollect(server.events), { startImmediately: true })
       yield* connectClient(server).pipe(Effect.scoped)
-      yield* Scope.close(scope, Exit.void)
+      yield* stop
       const tags = (yield* Fiber.join(all)).map((e) => e._tag)
       assert.strictEqual(tags[0], "Ready")
       assert.includeMembers(tags, ["Handshake", "Connection", "Disconnection"])

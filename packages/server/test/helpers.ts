@@ -45,7 +45,7 @@ interface ClientModule {
 }
 export const scClient: ClientModule = require("socketcluster-client")
 
-export { startServer } from "../src/testing/StartServer.js"
+export { startServer, startStoppableServer } from "../src/testing/StartServer.js"
 
 const newClient = (server: SCServer.SCServerCore, options: Record<string, unknown>): ClientSocket => {
   const client = scClient.create({

@@ -11,7 +11,7 @@
  * ```
  */
 import type { BrokerError, InvalidOptionsError } from "@effect-socketcluster/protocol"
-import { Context, Effect, Layer, type Scope } from "effect"
+import { Context, Effect, Exit, Layer, Scope } from "effect"
 import type { Broker } from "../Broker.js"
 import * as BrokerMemory from "../BrokerMemory.js"
 import * as SCServer from "../SCServer.js"
@@ -31,10 +31,21 @@ export const startServer = <E = never>(
   SCServer.SCServerCore,
   E | BrokerError | InvalidOptionsError | SCServer.ServerStartError,
   Scope.Scope
+> => startOn(0, options, extra, broker)
+
+const startOn = <E>(
+  port: number,
+  options: SCServer.SCServerOptions,
+  extra: Layer.Layer<never>,
+  broker: Layer.Layer<Broker, E>
+): Effect.Effect<
+  SCServer.SCServerCore,
+  E | BrokerError | InvalidOptionsError | SCServer.ServerStartError,
+  Scope.Scope
 > =>
   Effect.gen(function* () {
     const context = yield* Layer.build(
-      SCServer.layer({ authKey: testAuthKey, ...options, port: 0, host: "127.0.0.1" }).pipe(
+      SCServer.layer({ authKey: testAuthKey, ...options, port, host: "127.0.0.1" }).pipe(
         Layer.provideMerge(extra),
         Layer.provide(broker)
       )
@@ -42,4 +53,33 @@ export const startServer = <E = never>(
     const server = Context.get(context, SCServer.SCServer)
     yield* server.broker.ready
     return server
+  })
+
+/** A server with a scope of its own, and the effect that closes it. */
+export interface StoppableServer {
+  readonly server: SCServer.SCServerCore
+  /** Closes the server (its sockets, its port, its broker layer); the test goes on. */
+  readonly stop: Effect.Effect<void>
+}
+
+/**
+ * {@link startServer} for a test that stops the server before its own end (to see what
+ * clients do when it goes away, or to start another): on loopback `port` (0: a free one;
+ * pass the first server's port to bring a second up where clients look for it), in a
+ * scope closed by `stop`, not by the test's.
+ */
+export const startStoppableServer = <E = never>(
+  options: SCServer.SCServerOptions = {},
+  extra: Layer.Layer<never> = Layer.empty,
+  broker: Layer.Layer<Broker, E> = BrokerMemory.layer,
+  port = 0
+): Effect.Effect<StoppableServer, E | BrokerError | InvalidOptionsError | SCServer.ServerStartError> =>
+  Effect.gen(function* () {
+    const scope = yield* Scope.make()
+    const stop = Scope.close(scope, Exit.void)
+    const server = yield* startOn(port, options, extra, broker).pipe(
+      Scope.provide(scope),
+      Effect.onError(() => stop)
+    )
+    return { server, stop }
   })

@@ -8,4 +8,4 @@ export {
   slowConsumerEvents,
   wsTcpSocket
 } from "./SlowConsumers.js"
-export { startServer, testAuthKey } from "./StartServer.js"
+export { type StoppableServer, startServer, startStoppableServer, testAuthKey } from "./StartServer.js"
