@@ -12,6 +12,7 @@ import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import { freePort } from "@effect-socketcluster/broker-redis/testing"
 import { afterAll } from "vitest"
 
 const require = createRequire(import.meta.url)
@@ -57,16 +58,8 @@ export const readTree = (root: string, prefix = ""): Record<string, Buffer> => {
   return out
 }
 
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = Net.createServer()
-    server.on("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
+// The same helper the Redis tests use (a port free on loopback right now).
+export { freePort }
 
 const canListen = (port: number): Promise<boolean> =>
   new Promise((resolve) => {

@@ -1,2 +1,2 @@
 export { type RedisCluster, spawnRedisCluster } from "./RedisCluster.js"
-export { type RedisServer, spawnRedisServer, useRedisServer } from "./RedisServer.js"
+export { freePort, type RedisServer, spawnRedisServer, useRedisServer } from "./RedisServer.js"
