@@ -4,26 +4,15 @@
  * requests count against one budget whichever server they reach.
  */
 
-import { createRequire } from "node:module"
 import { NodeRedis } from "@effect/platform-node"
-import { BrokerMemory, RateLimit, SCServer } from "@effect-socketcluster/server"
-import { Context, Effect, Exit, Layer, Scope } from "effect"
+import { assert, describe, it } from "@effect/vitest"
+import { RateLimit, SCServer } from "@effect-socketcluster/server"
+import { startServer } from "@effect-socketcluster/server/testing"
+import { Effect, Layer } from "effect"
 import { RateLimiter } from "effect/persistence"
-import { afterAll, assert, beforeAll, describe, it } from "vitest"
+import { afterAll, beforeAll } from "vitest"
 import { type RedisServer, useRedis } from "./cliProcess.js"
-
-const require = createRequire(import.meta.url)
-
-interface Client {
-  emit(
-    event: string,
-    data: unknown,
-    callback: (error: { name: string; retryAfter?: number } | null, data: unknown) => void
-  ): void
-  once(event: string, listener: () => void): void
-  destroy(): void
-}
-const scClient: { create(options: Record<string, unknown>): Client } = require("socketcluster-client")
+import { type ClientSocket, connectClient } from "./harness.js"
 
 let redis: RedisServer
 beforeAll(async () => {
@@ -31,66 +20,58 @@ beforeAll(async () => {
 })
 afterAll(() => redis.stop())
 
-/** A server whose `echo` is limited to 3 per minute per `user`, counted in Redis. */
-const limitedServer = (scope: Scope.Scope, url: string, prefix: string) =>
-  Effect.runPromise(
-    Effect.gen(function* () {
-      const Store = RateLimiter.layer.pipe(
-        Layer.provide(RateLimiter.layerStoreRedis({ prefix })),
-        Layer.provide(NodeRedis.layer({ url }))
-      )
-      const Server = SCServer.layer({ port: 0, host: "127.0.0.1", authKey: "k".repeat(40) }).pipe(
-        Layer.provide(BrokerMemory.layer)
-      )
-      const Limited = RateLimit.layer("emit", {
-        limit: 3,
-        window: "1 minute",
-        key: (req) => `user:${String((req.data as { user: string }).user)}`
-      })
-      const context = yield* Layer.buildWithScope(Limited.pipe(Layer.provideMerge(Server), Layer.provide(Store)), scope)
-      const server = Context.get(context, SCServer.SCServer)
-      yield* server.handle("echo", (data) => Effect.succeed(data))
-      return server
+/** A server whose `echo` is limited to 3 per minute per `user`, counted in Redis under `prefix`. */
+const limitedServer = (prefix: string) =>
+  Effect.gen(function* () {
+    const server = yield* startServer()
+    const Store = RateLimiter.layer.pipe(
+      Layer.provide(RateLimiter.layerStoreRedis({ prefix })),
+      Layer.provide(NodeRedis.layer({ url: redis.url }))
+    )
+    const Limited = RateLimit.layer("emit", {
+      limit: 3,
+      window: "1 minute",
+      key: (req) => `user:${String((req.data as { user: string }).user)}`
     })
-  )
-
-const connect = (port: number): Promise<Client> =>
-  new Promise((resolve) => {
-    const client = scClient.create({ hostname: "127.0.0.1", port, autoReconnect: false, multiplex: false })
-    client.once("connect", () => resolve(client))
+    yield* Layer.build(Limited.pipe(Layer.provide(Store))).pipe(Effect.provideService(SCServer.SCServer, server))
+    yield* server.handle("echo", (data) => Effect.succeed(data))
+    return server
   })
 
-const echo = (client: Client, user: string) =>
-  new Promise<string>((resolve) =>
-    client.emit("echo", { user }, (error) => resolve(error === null ? "ok" : error.name))
+/** A v14 client on `server`, destroyed with the scope. */
+const client = (server: SCServer.SCServerCore) =>
+  Effect.acquireRelease(
+    Effect.promise(() => connectClient(server.sourcePort ?? 0)),
+    (c) => Effect.sync(() => c.destroy())
+  )
+
+/** "ok", or the name of the error the server answered with. */
+const echo = (client: ClientSocket, user: string) =>
+  Effect.promise(
+    () =>
+      new Promise<string>((resolve) =>
+        client.emit("echo", { user }, (error) =>
+          resolve(error === null ? "ok" : error instanceof Error ? error.name : `not an Error: ${String(error)}`)
+        )
+      )
   )
 
 describe("rateLimit middleware with the Redis store", () => {
-  it("two servers share one budget per user through Redis", async () => {
-    const scope = Effect.runSync(Scope.make())
-    try {
+  it.live("two servers share one budget per user through Redis", () =>
+    Effect.gen(function* () {
       const prefix = `rl-test-${Date.now()}:`
-      const a = await limitedServer(scope, redis.url, prefix)
-      const b = await limitedServer(scope, redis.url, prefix)
-      const onA = await connect(a.sourcePort!)
-      const onB = await connect(b.sourcePort!)
-      try {
-        const answers = [
-          await echo(onA, "ann"),
-          await echo(onB, "ann"),
-          await echo(onA, "ann"),
-          await echo(onB, "ann"),
-          await echo(onA, "bob")
-        ]
-        // Ann's fourth request is refused on server B although B saw only her second;
-        // Bob has his own budget.
-        assert.deepStrictEqual(answers, ["ok", "ok", "ok", "RateLimitExceeded", "ok"])
-      } finally {
-        onA.destroy()
-        onB.destroy()
-      }
-    } finally {
-      await Effect.runPromise(Scope.close(scope, Exit.void))
-    }
-  })
+      const onA = yield* client(yield* limitedServer(prefix))
+      const onB = yield* client(yield* limitedServer(prefix))
+      const answers = [
+        yield* echo(onA, "ann"),
+        yield* echo(onB, "ann"),
+        yield* echo(onA, "ann"),
+        yield* echo(onB, "ann"),
+        yield* echo(onA, "bob")
+      ]
+      // Ann's fourth request is refused on server B although B saw only her second;
+      // Bob has his own budget.
+      assert.deepStrictEqual(answers, ["ok", "ok", "ok", "RateLimitExceeded", "ok"])
+    }).pipe(Effect.scoped)
+  )
 })
