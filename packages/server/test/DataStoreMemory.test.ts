@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Broker, BrokerMemory, DataStoreMemory, SCServer } from "@effect-socketcluster/server"
-import { runDataStoreConformance } from "@effect-socketcluster/server/testing"
-import { Context, Effect, Layer, Logger } from "effect"
+import { Broker, BrokerMemory, DataStoreMemory } from "@effect-socketcluster/server"
+import { runDataStoreConformance, startServer } from "@effect-socketcluster/server/testing"
+import { Effect, Layer, Logger } from "effect"
 
 runDataStoreConformance("memory", DataStoreMemory.layer({ expiryAccuracy: "100 millis" }))
 
@@ -23,13 +23,9 @@ const SharedBroker = Layer.effect(
 )
 
 describe("the DataStore default", () => {
-  const server = SCServer.layer({ authKey: "k".repeat(40), port: 0, host: "127.0.0.1" })
-
   it.effect("beside a shared broker the server keeps the data in memory and warns, naming the fix", () =>
     Effect.gen(function* () {
-      const { logged, value } = yield* warnings(
-        Effect.map(Layer.build(server.pipe(Layer.provide(SharedBroker))), (ctx) => Context.get(ctx, SCServer.SCServer))
-      )
+      const { logged, value } = yield* warnings(startServer({}, Layer.empty, SharedBroker))
       assert.deepStrictEqual(logged, [DataStoreMemory.defaultDataStoreWarning])
       assert.include(logged[0], "DataStoreRedis.layer")
       // The default store works.
@@ -40,11 +36,9 @@ describe("the DataStore default", () => {
 
   it.effect("beside the in-memory broker, or with a DataStore provided, it says nothing", () =>
     Effect.gen(function* () {
-      const local = yield* warnings(Layer.build(server.pipe(Layer.provide(BrokerMemory.layer))))
+      const local = yield* warnings(startServer({}, Layer.empty, BrokerMemory.layer))
       assert.deepStrictEqual(local.logged, [])
-      const provided = yield* warnings(
-        Layer.build(server.pipe(Layer.provide(SharedBroker), Layer.provide(DataStoreMemory.layer())))
-      )
+      const provided = yield* warnings(startServer({}, DataStoreMemory.layer(), SharedBroker))
       assert.deepStrictEqual(provided.logged, [])
     }).pipe(Effect.scoped)
   )
