@@ -116,6 +116,11 @@ export class ScClient {
     return this.requestAsync("#subscribe", `{"channel":"${channel}"}`)
   }
 
+  /** Unsubscribes with a cid, so the answer says the server has processed it. */
+  unsubscribe(channel: string): Promise<Buffer> {
+    return this.requestAsync("#unsubscribe", `"${channel}"`)
+  }
+
   get outstanding(): number {
     return this.pending.size
   }

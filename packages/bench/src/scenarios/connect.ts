@@ -1,5 +1,7 @@
 /**
  * Connect: open N sockets (at most 200 handshakes in flight), then leave them idle.
+ * A tenth of N (at most 1,000) are opened and closed first, untimed, so the timed ramp is
+ * every target's steady state (see `phaseTiming`); the memory baseline is taken before.
  * Figures: handshakes/s over the whole ramp, server CPU per handshake, and heap and
  * RSS per idle socket (after a full GC, against the freshly started server).
  * A socket the server closes while idle counts as lost.
@@ -19,6 +21,11 @@ export const connectScenario = (sockets: number): Scenario => ({
   ],
   run: async (target, { protocol }) => {
     const before = await target.memory()
+    const warmUp = await openClients(target.port, target.path, Math.min(1000, Math.ceil(sockets / 10)), 200, protocol)
+    for (const client of warmUp) client.close()
+    // The load client closes one-sidedly (it destroys its TCP socket) and nothing answers
+    // that, so the server's teardown of the warm-up sockets gets a fixed moment.
+    await delay(300)
     const cpuBefore = await target.cpuMicros()
     const started = performance.now()
     const clients = await openClients(target.port, target.path, sockets, 200, protocol)

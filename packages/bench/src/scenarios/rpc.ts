@@ -1,6 +1,6 @@
 /**
  * RPC: 100 connections, each keeping 10 `echo` emits outstanding (a new one is sent as
- * soon as one is answered). After a warm-up, requests/s, latency p50/p99 and server CPU
+ * soon as one is answered). After a warm-up (`phaseTiming`), requests/s, latency p50/p99 and server CPU
  * per request over a fixed window. Each answer must carry the data sent with its cid;
  * unanswered requests count as lost, answers to unknown cids as duplicated. Answers
  * arriving out of cid order are reported but allowed: acks are not ordered by protocol.
@@ -8,7 +8,7 @@
 import { Samples } from "../loadgen/percentile.js"
 import { openClients, readInteger, type ScClient, ScProtocolError } from "../loadgen/sc-client.js"
 import { emptyIntegrity } from "../loadgen/sequence-tracker.js"
-import { Countdown, delay, type Scenario } from "./scenario.js"
+import { Countdown, delay, phaseTiming, type Scenario } from "./scenario.js"
 
 const connections = 100
 const outstandingPerConnection = 10
@@ -60,11 +60,12 @@ export const rpcScenario: Scenario = {
       for (let k = 0; k < outstandingPerConnection; k++) fire(client, order)
     }
 
-    await delay(quick ? 300 : 500)
+    const { warmUpMs, windowMs } = phaseTiming(quick)
+    await delay(warmUpMs)
     const cpuBefore = await target.cpuMicros()
     measuring = true
     const started = performance.now()
-    await delay(quick ? 1000 : 3000)
+    await delay(windowMs)
     measuring = false
     const seconds = (performance.now() - started) / 1000
     const cpuAfter = await target.cpuMicros()
