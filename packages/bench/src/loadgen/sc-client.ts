@@ -10,7 +10,7 @@
  * Publications carry `{"c":<channel index>,"s":<sequence>}` so a delivery can be
  * checked without decoding it.
  */
-import { connectWebSocket, type WsConnection } from "./ws-connection.js"
+import { connectWebSocket, type Source, type WsConnection } from "./ws-connection.js"
 
 /** Fails the run: a target answered with an error or something unreadable. */
 export class ScProtocolError extends Error {
@@ -198,30 +198,38 @@ export const openClient = async (
   port: number,
   path: string,
   protocol: Protocol = 1,
-  localAddress?: string
+  source?: Source
 ): Promise<ScClient> => {
-  const client = new ScClient(await connectWebSocket(port, path, localAddress), protocol)
+  const client = new ScClient(await connectWebSocket(port, path, source), protocol)
   const answer = await client.requestAsync("#handshake", '{"authToken":null}')
   if (answer.indexOf('"id"') === -1) throw new ScProtocolError(`handshake answer without id: ${answer.toString()}`)
   client.handshakeAt = performance.now()
   return client
 }
 
-/** Opens `count` clients, at most `concurrency` handshakes in flight (a bounded, steady arrival). */
+/**
+ * Opens `count` clients, at most `concurrency` handshakes in flight (a bounded, steady
+ * arrival). With `source`, client i connects from `source.address`, port `source.port + i`.
+ */
 export const openClients = async (
   port: number,
   path: string,
   count: number,
   concurrency: number,
   protocol: Protocol = 1,
-  localAddress?: string
+  source?: Source
 ): Promise<Array<ScClient>> => {
   const clients: Array<ScClient> = new Array(count)
   let next = 0
   const worker = async (): Promise<void> => {
     while (next < count) {
       const index = next++
-      clients[index] = await openClient(port, path, protocol, localAddress)
+      clients[index] = await openClient(
+        port,
+        path,
+        protocol,
+        source === undefined ? undefined : { address: source.address, port: source.port + index }
+      )
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker))
