@@ -9,15 +9,15 @@
  *
  *   pnpm bench:workers [--rounds 3] [--subscribers 2000] [--quick]
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { median } from "../loadgen/percentile.js"
 import { fanOutScenario } from "../scenarios/fan-out.js"
-import { freePort, startTarget } from "../target-process.js"
+import { startTarget } from "../target-process.js"
 import { prepareCli } from "../targets/cli.js"
 import { isUnavailable } from "../targets/index.js"
+import { processCpuMicros, processTree, startRedis } from "./processes.js"
 
 const { values: flags } = parseArgs({
   options: {
@@ -28,58 +28,8 @@ const { values: flags } = parseArgs({
   }
 })
 const resultsDir = fileURLToPath(new URL("../../results/", import.meta.url))
-const redisServer = "/usr/bin/redis-server"
 const log = (line: string): void => {
   process.stdout.write(`${line}\n`)
-}
-
-/** A throw-away redis-server (no persistence) on a free port, ready when it says so. */
-const startRedis = async (): Promise<{ readonly url: string; readonly process: ChildProcess }> => {
-  const port = await freePort()
-  const proc = spawn(redisServer, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-    stdio: ["ignore", "pipe", "inherit"]
-  })
-  await new Promise<void>((resolve, reject) => {
-    proc.stdout?.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("Ready to accept connections")) resolve()
-    })
-    proc.once("exit", (code) => reject(new Error(`redis-server exited (${code})`)))
-  })
-  return { url: `redis://127.0.0.1:${port}`, process: proc }
-}
-
-// Linux clock ticks (USER_HZ) per second, as /proc/<pid>/stat counts CPU time.
-const ticksPerSecond = 100
-
-/** The pids of `pid` and all its descendants (node:cluster workers are children of the primary). */
-const processTree = (pid: number): Array<number> => {
-  const out = [pid]
-  for (let i = 0; i < out.length; i++) {
-    let tasks: Array<string> = []
-    try {
-      tasks = readdirSync(`/proc/${out[i]}/task`)
-    } catch {
-      continue
-    }
-    for (const task of tasks) {
-      try {
-        const children = readFileSync(`/proc/${out[i]}/task/${task}/children`, "utf8").trim()
-        if (children !== "") out.push(...children.split(" ").map(Number))
-      } catch {}
-    }
-  }
-  return out
-}
-
-/** User + system CPU of a process (all threads), in µs, from /proc (10 ms resolution). */
-const processCpuMicros = (pid: number): number => {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-    return ((Number(fields[11]) + Number(fields[12])) / ticksPerSecond) * 1e6
-  } catch {
-    return 0
-  }
 }
 
 /**
