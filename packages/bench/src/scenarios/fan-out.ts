@@ -14,7 +14,8 @@ import { openClient, openClients } from "../loadgen/sc-client.js"
 import { addTracker, emptyIntegrity, SequenceTracker } from "../loadgen/sequence-tracker.js"
 import { ClosedLoop, Countdown, delay, loadNote, type Scenario } from "./scenario.js"
 
-export const fanOutScenario = (subscribers: number, ratePerSecond: number): Scenario => ({
+/** `window`: publications kept in flight in the max-rate phase (20 in the main benchmark). */
+export const fanOutScenario = (subscribers: number, ratePerSecond: number, window = 20): Scenario => ({
   id: `fan-out-${subscribers}`,
   title: `Fan-out to ${subscribers.toLocaleString("en-US")} subscribers`,
   figures: [
@@ -31,7 +32,6 @@ export const fanOutScenario = (subscribers: number, ratePerSecond: number): Scen
     const latencies = new Samples()
     const sentAt: Array<number> = []
     let recordLatency = true
-    const window = 20 // publications in flight
     const maxRate = new ClosedLoop(() => {
       while (published * subscribers - deliveries.count < window * subscribers) publish()
     })
