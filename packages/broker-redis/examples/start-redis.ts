@@ -11,7 +11,10 @@
  * gaps) are printed as `notice <json>` lines.
  */
 import { BrokerMemory, SCServer } from "@effect-socketcluster/server"
-import { Effect, Exit, Fiber, Layer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import { BrokerRedis, BrokerRedisCluster } from "../src/index.js"
 
 const port = Number(process.env.PORT ?? 8000)

@@ -31,7 +31,15 @@
  * ```
  */
 import { Broker } from "@effect-socketcluster/server"
-import { Config, Duration, Effect, Layer, PubSub, Redacted, Schedule, type Scope, Stream } from "effect"
+import * as Config from "effect/Config"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as PubSub from "effect/PubSub"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { createClient } from "redis"
 import * as Channels from "./internal/Channels.js"
 import * as Delivery from "./internal/Delivery.js"

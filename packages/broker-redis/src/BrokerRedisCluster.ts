@@ -18,7 +18,13 @@
  * ```
  */
 import { Broker } from "@effect-socketcluster/server"
-import { Duration, Effect, Layer, PubSub, Redacted, type Scope, Stream } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as PubSub from "effect/PubSub"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { createCluster } from "redis"
 import { defaultReconnect } from "./BrokerRedis.js"
 import * as Channels from "./internal/Channels.js"

@@ -27,7 +27,13 @@
  * ```
  */
 import { DataCommand, DataStore, Expiries, KeyChainMap } from "@effect-socketcluster/server"
-import { Clock, Duration, Effect, Layer, Redacted, Schedule, type Scope } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import { createClient } from "redis"
 
 export interface DataStoreRedisOptions {

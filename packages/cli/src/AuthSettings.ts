@@ -4,7 +4,10 @@
  */
 import { createPrivateKey, randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
-import { Config, Effect, Option, Redacted } from "effect"
+import * as Config from "effect/Config"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import { read, text } from "./SettingRead.js"
 import { type InvalidSetting, invalidSetting, settingSpecs } from "./SettingSpecs.js"
 

@@ -5,7 +5,8 @@
  */
 import { BrokerRedis } from "@effect-socketcluster/broker-redis"
 import { type Broker, BrokerMemory } from "@effect-socketcluster/server"
-import { type Layer, Redacted } from "effect"
+import type * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 
 /** The broker layer for `url` (`undefined`: memory); `prefix` namespaces channels in Redis. */
 export const layer = (url: string | undefined, prefix = "sc:"): Layer.Layer<Broker.Broker> =>

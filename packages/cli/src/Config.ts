@@ -11,7 +11,12 @@
  * settings.port // 9000
  * ```
  */
-import { Config, ConfigProvider, Effect, type LogLevel, Option, Schema } from "effect"
+import * as Config from "effect/Config"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import type * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { type AuthSettings, readAuth } from "./AuthSettings.js"
 import { parseArgs, providerFrom } from "./Flags.js"
 import { int, read, text } from "./SettingRead.js"

@@ -11,7 +11,9 @@
  */
 import { ApplicationError } from "@effect-socketcluster/protocol"
 import type { Middleware, SCServer, SCSocket } from "@effect-socketcluster/server"
-import { Effect, Schedule, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import type { Handle } from "./Handle.js"
 import type { ServerMetrics } from "./ServerMetrics.js"
 

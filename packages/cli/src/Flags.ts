@@ -2,7 +2,8 @@
  * The command line: `--flag value`, `--flag=value` and switches, layered over the
  * environment as one `ConfigProvider`, and the `--help` text drawn from the settings table.
  */
-import { ConfigProvider, Effect } from "effect"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
 import { InvalidSetting, type SettingSpec, settingSpecs } from "./SettingSpecs.js"
 
 /** What the command line asked for. */

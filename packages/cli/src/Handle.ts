@@ -3,7 +3,7 @@
  * into the `rpc_duration_ms` histogram.
  */
 import type { SCSocket } from "@effect-socketcluster/server"
-import type { Effect } from "effect"
+import type * as Effect from "effect/Effect"
 
 /** Registers a server-wide handler for `event`. */
 export type Handle = (

@@ -4,7 +4,13 @@
  * token contents are never logged.
  */
 import type { Events, SCServer } from "@effect-socketcluster/server"
-import { Effect, Layer, Logger, LogLevel, Queue, References, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Queue from "effect/Queue"
+import * as References from "effect/References"
+import * as Stream from "effect/Stream"
 
 /** The logger for a format and a minimum level. */
 export const layer = (format: "json" | "pretty", level: LogLevel.LogLevel): Layer.Layer<never> =>

@@ -2,7 +2,7 @@
  * Runs one server process until interrupted: the logger, the broker and the app, wired
  * from the settings.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as App from "./App.js"
 import * as BrokerChoice from "./BrokerChoice.js"
 import type { Settings } from "./Config.js"

@@ -8,8 +8,12 @@
  * handlers the CLI installs ({@link ServerMetrics.countRejections}, {@link ServerMetrics.timeRpc}).
  */
 import type { Middleware, SCServer, SCSocket } from "@effect-socketcluster/server"
-import { Cause, Context, Effect, Exit, Metric } from "effect"
-import { PrometheusMetrics } from "effect/observability"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Metric from "effect/Metric"
+import * as PrometheusMetrics from "effect/observability/PrometheusMetrics"
 
 /** Metric names start with this prefix (`socketcluster_connections`, ...). */
 export const metricPrefix = "socketcluster"

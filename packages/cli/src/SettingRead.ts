@@ -2,7 +2,10 @@
  * Reading one setting with Effect `Config` from the current `ConfigProvider`: every failure
  * becomes the setting's one-line {@link InvalidSetting}, quoting the raw value it got.
  */
-import { Config, Effect, Option, Schema } from "effect"
+import * as Config from "effect/Config"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { type InvalidSetting, invalidSetting, type SettingName, settingSpecs } from "./SettingSpecs.js"
 
 const describeRaw = (name: SettingName) =>

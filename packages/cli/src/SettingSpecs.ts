@@ -2,7 +2,7 @@
  * The table of every CLI setting (flag, environment variable, default, expected form) and
  * {@link InvalidSetting}, the one-line error a bad value of any of them fails with.
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /** A setting that could not be read; `message` is the whole one-line explanation. */
 export class InvalidSetting extends Data.TaggedError("InvalidSetting")<{

@@ -4,7 +4,8 @@
  */
 import { ApplicationError } from "@effect-socketcluster/protocol"
 import type { SCServer } from "@effect-socketcluster/server"
-import { Effect, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import type { Handle } from "./Handle.js"
 
 const FailRequest = Schema.Struct({ message: Schema.String })

@@ -8,9 +8,11 @@
  * program.pipe(Effect.provide(Telemetry.layer("http://127.0.0.1:4318")))
  * ```
  */
-import { Layer } from "effect"
-import { FetchHttpClient } from "effect/http"
-import { OtlpSerialization, OtlpTracer } from "effect/observability"
+
+import * as FetchHttpClient from "effect/http/FetchHttpClient"
+import * as Layer from "effect/Layer"
+import * as OtlpSerialization from "effect/observability/OtlpSerialization"
+import * as OtlpTracer from "effect/observability/OtlpTracer"
 
 /** The tracer for `endpoint` (its `/v1/traces`), or nothing when `undefined`. */
 export const layer = (endpoint: string | undefined, serviceName = "effect-socketcluster"): Layer.Layer<never> =>

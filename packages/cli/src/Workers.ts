@@ -10,7 +10,11 @@
  * process they were made in.
  */
 import cluster, { type Worker } from "node:cluster"
-import { Deferred, Duration, Effect, FiberSet, Redacted } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import * as Redacted from "effect/Redacted"
 import { type InvalidSetting, invalidSetting, type Settings } from "./Config.js"
 
 /** `true` in a worker process started by {@link runPrimary}. */

@@ -5,8 +5,10 @@
  * SIGINT/SIGTERM, drains and exits 0. A bad setting or a failed start prints one line and
  * exits 1.
  */
-import { NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Exit } from "effect"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { helpText, settingsFrom } from "./Config.js"
 import * as Logging from "./Logging.js"
 import { serve } from "./Serve.js"

@@ -3,10 +3,14 @@
  * Run it with `./dev tsx packages/client/examples/quickstart.ts`.
  */
 
-import { NodeRuntime, NodeSocket } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import { SCClient } from "@effect-socketcluster/client"
 import { BrokerMemory, SCServer } from "@effect-socketcluster/server"
-import { Console, Effect, Layer, Stream } from "effect"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
 
 /** Connects to the server at `url`, calls `echo`, and reads one publication on `news`. */
 export const talk = (url: string) =>

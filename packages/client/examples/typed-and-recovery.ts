@@ -4,11 +4,17 @@
  * Run it with `./dev tsx packages/client/examples/typed-and-recovery.ts`.
  */
 
-import { NodeRuntime, NodeSocket } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as NodeSocket from "@effect/platform-node/NodeSocket"
 import { type Recovery, SCClient } from "@effect-socketcluster/client"
 import { Procedure } from "@effect-socketcluster/protocol"
 import { BrokerMemory, Procedures, SCServer } from "@effect-socketcluster/server"
-import { Console, Effect, Layer, Schedule, Schema, Stream } from "effect"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 
 // Shared by both ends (in an app: a module both import).
 class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", { role: Schema.String }) {}

@@ -7,7 +7,8 @@
  * @since 0.1.0
  */
 import { ApplicationError, hydrate, isSCError, type SCError } from "@effect-socketcluster/protocol"
-import { Data, type Schema } from "effect"
+import * as Data from "effect/Data"
+import type * as Schema from "effect/Schema"
 
 /**
  * An error the server put on the wire, hydrated by name: a catalogue name gives its class

@@ -4,7 +4,9 @@
  * @since 0.1.0
  */
 import { type CodecEngine, json } from "@effect-socketcluster/protocol"
-import { Duration, Effect, Schedule } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 
 /**
  * @since 0.1.0

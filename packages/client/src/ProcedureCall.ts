@@ -8,7 +8,8 @@
  * @example
  * ```ts
  * import { Procedure } from "@effect-socketcluster/protocol"
- * import { Effect, Schema } from "effect"
+ * import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
  *
  * class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", { role: Schema.String }) {}
  * const Add = Procedure.make("add", {
@@ -26,7 +27,10 @@
  * @since 0.2.0
  */
 import type { BadConnectionError, InvalidArgumentsError, Procedure, TimeoutError } from "@effect-socketcluster/protocol"
-import { type Duration, Effect, Exit, Schema } from "effect"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
 import { fromWire, type InvokeError, ProcedureSchemaError } from "./ClientError.js"
 
 /**

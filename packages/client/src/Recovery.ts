@@ -21,7 +21,7 @@
  *
  * @since 0.2.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /**
  * A place in a channel's history: the `offset` of a publication (1, 2, 3…) in the stream

@@ -6,7 +6,8 @@
  * @example
  * ```ts
  * import { SCClient } from "@effect-socketcluster/client"
- * import { Effect, Stream } from "effect"
+ * import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
  * import * as Socket from "effect/socket/Socket"
  *
  * const program = Effect.gen(function* () {
@@ -27,21 +28,19 @@ import {
   type Procedure,
   TimeoutError
 } from "@effect-socketcluster/protocol"
-import {
-  type Cause,
-  Context,
-  Deferred,
-  type Duration,
-  Effect,
-  Fiber,
-  FiberSet,
-  Layer,
-  Option,
-  Queue,
-  Schema,
-  type Scope,
-  Stream
-} from "effect"
+import type * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as FiberSet from "effect/FiberSet"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type * as Socket from "effect/socket/Socket"
 import { AuthTokenStore, makeMemory } from "./AuthTokenStore.js"
 import { type ConnectError, fromWire, type InvokeError, type ServerError } from "./ClientError.js"

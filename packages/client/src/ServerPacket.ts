@@ -6,7 +6,8 @@
  * @since 0.1.0
  */
 import { type Cid, KickOutPacket, PublishData, SetAuthTokenPacket } from "@effect-socketcluster/protocol"
-import { Option, Schema } from "effect"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type { Position } from "./Recovery.js"
 
 /**

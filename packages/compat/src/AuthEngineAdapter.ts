@@ -10,7 +10,7 @@ import {
   AuthTokenNotBeforeError
 } from "@effect-socketcluster/protocol"
 import type { AuthEngine } from "@effect-socketcluster/server"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 
 /** The v14 auth engine interface (spec server-api.md §10.1). */
 export interface V14AuthEngine {

@@ -10,7 +10,10 @@
  */
 import { randomUUID } from "node:crypto"
 import { Broker } from "@effect-socketcluster/server"
-import { Deferred, Effect, Layer, Stream } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
 
 type Callback = (error?: unknown) => void
 

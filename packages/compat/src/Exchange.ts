@@ -5,7 +5,8 @@
  * so every process's subscribers get it.
  */
 import type { SCServer as Core, DataStore } from "@effect-socketcluster/server"
-import { Effect, Exit } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { Emitter } from "./Emitter.js"
 import { DataExchange, failureOf } from "./ExchangeData.js"
 

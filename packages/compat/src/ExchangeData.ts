@@ -13,7 +13,8 @@
 import { EventEmitter } from "node:events"
 import { TimeoutError } from "@effect-socketcluster/protocol"
 import { DataStore } from "@effect-socketcluster/server"
-import { Effect, Exit } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 
 type DataStoreShape = DataStore.DataStoreShape
 type KeyChain = DataStore.KeyChain

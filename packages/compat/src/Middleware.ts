@@ -10,7 +10,7 @@
  */
 import { InvalidActionError } from "@effect-socketcluster/protocol"
 import { Middleware as CoreMiddleware } from "@effect-socketcluster/server"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 
 /** v14's middleware callback. */
 export type Next = (error?: unknown, value?: unknown) => void

@@ -26,7 +26,11 @@ import {
   type SCSocket as CoreSocket,
   Options
 } from "@effect-socketcluster/server"
-import { Cause, Effect, Exit, Layer, Scope } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
 import * as AuthEngineAdapter from "./AuthEngineAdapter.js"
 import * as BrokerEngineAdapter from "./BrokerEngineAdapter.js"
 import { type ExchangeHost, SCExchange } from "./Exchange.js"

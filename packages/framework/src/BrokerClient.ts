@@ -11,7 +11,11 @@
 import * as Net from "node:net"
 import { BrokerError, hydrate, TimeoutError } from "@effect-socketcluster/protocol"
 import { Broker, type DataCommand, DataCommand as DataCommands, DataStore } from "@effect-socketcluster/server"
-import { Context, Effect, Layer, Queue, Stream } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
+import * as Stream from "effect/Stream"
 import { hash } from "./Hash.js"
 import { type Request, readLines, write } from "./Wire.js"
 

@@ -28,7 +28,7 @@ import {
   InvalidArgumentsError,
   ResourceLimitError
 } from "@effect-socketcluster/protocol"
-import { Layer } from "effect"
+import * as Layer from "effect/Layer"
 import * as BrokerClientModule from "./BrokerClient.js"
 import { ClusterExchange } from "./ClusterExchange.js"
 import { errorToWire, type IpcCallback, inheritedOptions, isMessage, MasterLink } from "./Ipc.js"

@@ -7,7 +7,8 @@
  *
  * @since 0.1.0
  */
-import { Arbitrary, Schema } from "effect"
+import * as Arbitrary from "effect/Arbitrary"
+import * as Schema from "effect/Schema"
 import {
   ApplicationError,
   AuthError,

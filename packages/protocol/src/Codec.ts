@@ -7,7 +7,8 @@
  *
  * @since 0.1.0
  */
-import { Context, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Layer from "effect/Layer"
 
 /**
  * SocketCluster's codec engine contract (v14 `codecEngine`): both functions may throw.

@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /** @since 0.1.0 */
 export class AuthTokenExpiredError extends Data.TaggedError("AuthTokenExpiredError")<{

@@ -12,7 +12,7 @@
  * @example
  * ```ts
  * import { Procedure } from "@effect-socketcluster/protocol"
- * import { Schema } from "effect"
+ * import * as Schema from "effect/Schema"
  *
  * class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", { role: Schema.String }) {}
  * export const Add = Procedure.make("add", {
@@ -24,7 +24,7 @@
  *
  * @since 0.2.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /**
  * A declared procedure.

@@ -12,7 +12,7 @@
 import { execFileSync, fork } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import * as v8 from "node:v8"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as BrokerMemory from "../src/BrokerMemory.js"
 import * as SCServer from "../src/SCServer.js"
 import { argNumber, argString, childMessage, mib, startChild } from "./script-tools.js"

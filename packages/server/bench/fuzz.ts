@@ -5,7 +5,7 @@
  *
  *   node --expose-gc --conditions=@effect-socketcluster/source --import tsx packages/server/bench/fuzz.ts --runs 20000 [--batch 1000] [--seed n]
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import fc from "fast-check"
 import { freshClientWorks, fuzzServer, heapAfterGc, runScenario, scenario } from "../test/fuzz-harness.js"
 import { argNumber, mib } from "./script-tools.js"

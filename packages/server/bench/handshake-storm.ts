@@ -9,7 +9,7 @@
  * `--upgrades-per-turn n`: the `maxUpgradesPerTurn` option (0 leaves the default).
  */
 import { fork } from "node:child_process"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import WebSocket from "ws"
 import * as BrokerMemory from "../src/BrokerMemory.js"
 import * as SCServer from "../src/SCServer.js"

@@ -10,7 +10,7 @@
  *   BENCH_BASE_TREE=/tmp/base pnpm tsx --conditions=@effect-socketcluster/source packages/server/bench/replay.ts
  */
 import { json } from "@effect-socketcluster/protocol"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as MineBroker from "../src/BrokerMemory.js"
 import { ChannelRegistry as MineRegistry } from "../src/ChannelRegistry.js"
 import type { Frame } from "../src/Frame.js"

@@ -7,7 +7,7 @@
  *
  * Prints the median ns per call of each variant over the rounds (variants interleaved).
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as Tracing from "../src/Tracing.js"
 import { argNumber } from "./script-tools.js"
 

@@ -7,9 +7,13 @@
  */
 
 import * as Http from "node:http"
-import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
-import { Effect, Exit, Layer } from "effect"
-import { HttpRouter, HttpServerResponse } from "effect/http"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as HttpRouter from "effect/http/HttpRouter"
+import * as HttpServerResponse from "effect/http/HttpServerResponse"
+import * as Layer from "effect/Layer"
 import { BrokerMemory, SCServer, SCServerHttp } from "../src/index.js"
 
 const port = Number(process.env.PORT ?? 8000)

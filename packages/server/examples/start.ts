@@ -5,8 +5,10 @@
  *
  *   PORT=8000 ./dev tsx packages/server/examples/start.ts
  */
-import { NodeRuntime } from "@effect/platform-node"
-import { Effect, Exit, Layer } from "effect"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import { BrokerMemory, SCServer } from "../src/index.js"
 
 const port = Number(process.env.PORT ?? 8000)

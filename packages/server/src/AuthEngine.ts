@@ -27,7 +27,12 @@ import {
   X509Certificate
 } from "node:crypto"
 import { type AuthTokenError, type InvalidArgumentsError, InvalidOptionsError } from "@effect-socketcluster/protocol"
-import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import { type CryptoKey, flattenedVerify, importPKCS8, importSPKI } from "jose"
 import {
   afterSignature,

@@ -18,7 +18,11 @@
  * ```
  */
 import { BrokerError } from "@effect-socketcluster/protocol"
-import { Context, Effect, Queue, type Scope, Stream } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type { GapReason, HistoryRead, StreamPosition } from "./History.js"
 
 /** A publication as the broker delivers it to this process. */

@@ -8,7 +8,10 @@
  * by length and age per channel pattern), so that clients can recover missed
  * publications after a reconnection to the same process.
  */
-import { Duration, Effect, Layer, Stream } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
 import { addHandler, Broker, type BrokerShape, makeStats, type PublicationHandler } from "./Broker.js"
 import * as History from "./History.js"
 import { HistoryBuffer } from "./HistoryBuffer.js"

@@ -12,7 +12,8 @@
  * publications wait in a buffer of their own.
  */
 import { type BrokerError, type CodecEngine, json as jsonCodec } from "@effect-socketcluster/protocol"
-import { Effect, Exit } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type { BrokerShape } from "./Broker.js"
 import { EncodedText, type Frame } from "./Frame.js"
 import type { HistoryRead, StreamPosition } from "./History.js"

@@ -5,7 +5,7 @@
  * is built by {@link fromRunner} from one `run` function, and the key-chain semantics live
  * in one place ({@link apply}).
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import {
   DataStoreError,
   type DataStoreShape,

@@ -17,7 +17,9 @@
  * yield* data.expire([["users", "42"]], 60)           // gone in about a minute
  * ```
  */
-import { Context, Data, type Effect } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
 
 /** One key of a chain: `0` and `"0"` name the same slot; there is no dot-path parsing. */
 export type Key = string | number

@@ -11,7 +11,13 @@
  * }).pipe(Effect.provide(DataStoreMemory.layer()))
  * ```
  */
-import { Clock, Duration, Effect, Layer, Option, Schedule, type Scope } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import { Broker } from "./Broker.js"
 import { apply, fromRunner, sweep } from "./DataCommand.js"
 import { DataStore, type DataStoreShape } from "./DataStore.js"

@@ -13,7 +13,9 @@
  * `listens(kind)` tells an emitter whether an event of that kind has anybody to hear it,
  * so a per-subscribe or per-connection event nobody asked for is never built.
  */
-import { Effect, Queue, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import * as Stream from "effect/Stream"
 
 /** Events a stream consumer may fall behind by before it loses the oldest. */
 export const bufferSize = 4096

@@ -13,7 +13,10 @@
  * ```
  */
 import type { BrokerError } from "@effect-socketcluster/protocol"
-import { Effect, Queue, type Scope, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type { DataStoreError, DataStoreShape, KeyChain, SpliceOptions } from "./DataStore.js"
 
 export type ChannelState = "pending" | "subscribed" | "unsubscribed"

@@ -4,7 +4,8 @@
  * once hands back a value that can be read without running it. Hot paths use this to
  * finish such work on the spot instead of forking a fiber for it.
  */
-import { Effect, Exit } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 
 // The shared `Effect.void` a passing middleware answers with: recognised by identity
 // before the general check, the commonest case on the middleware paths.

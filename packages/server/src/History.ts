@@ -21,7 +21,7 @@
  * }
  * ```
  */
-import { Duration } from "effect"
+import * as Duration from "effect/Duration"
 
 /** How much of a channel's history to keep. */
 export interface HistoryPolicy {

@@ -12,7 +12,7 @@ import {
   AuthTokenNotBeforeError,
   InvalidArgumentsError
 } from "@effect-socketcluster/protocol"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { CompactSign, type CryptoKey } from "jose"
 
 /** Per-token signing options (jsonwebtoken's, minus `algorithm`, `encoding` and `mutatePayload`). */

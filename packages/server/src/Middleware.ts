@@ -24,7 +24,9 @@ import {
   SilentMiddlewareBlockedError,
   UnknownError
 } from "@effect-socketcluster/protocol"
-import { Cause, Data, Effect } from "effect"
+import * as Cause from "effect/Cause"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 import type { SCSocket } from "./SCSocket.js"
 
 /** The middleware type names, exactly as in v14 (`server.MIDDLEWARE_*`). */

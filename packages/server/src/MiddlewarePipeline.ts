@@ -3,7 +3,9 @@
  * failure stops the chain and becomes a `MiddlewareBlocked` value: the error the client
  * sees, whether it was silent, and the extra value v14 collected (close code, bad token).
  */
-import { Cause, Effect, Exit } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { isFinished } from "./Finished.js"
 import {
   blockedBy,

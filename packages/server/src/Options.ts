@@ -3,7 +3,10 @@
  * with Schema. A bad option fails with `InvalidOptionsError` naming the option.
  */
 import { InvalidOptionsError } from "@effect-socketcluster/protocol"
-import { Effect, Result, Schema, SchemaIssue } from "effect"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
 
 const Millis = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
 const PositiveInt = Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))

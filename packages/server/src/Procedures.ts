@@ -16,7 +16,9 @@
  * ```
  */
 import { InvalidArgumentsError, type Procedure } from "@effect-socketcluster/protocol"
-import { Effect, Layer, Schema } from "effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import { SCServer } from "./SCServer.js"
 import type { SCSocket } from "./SCSocket.js"
 import type { DuplicateHandlerError } from "./ServerErrors.js"

@@ -11,7 +11,7 @@
  *
  * @example
  * ```ts
- * import { RateLimiter } from "effect/persistence"
+ * import * as RateLimiter from "effect/persistence/RateLimiter"
  *
  * const Limits = Layer.mergeAll(
  *   RateLimit.layer("emit", { limit: 20, window: "1 second" }),
@@ -21,8 +21,10 @@
  * ```
  */
 import { ApplicationError } from "@effect-socketcluster/protocol"
-import { Duration, Effect, Layer } from "effect"
-import { RateLimiter } from "effect/persistence"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as RateLimiter from "effect/persistence/RateLimiter"
 import type { Middleware, MiddlewareRequests } from "./Middleware.js"
 import { SCServer } from "./SCServer.js"
 import type { SCSocket } from "./SCSocket.js"

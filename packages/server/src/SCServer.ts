@@ -4,7 +4,7 @@
  * @example
  * ```ts
  * import { BrokerMemory, SCServer } from "@effect-socketcluster/server"
- * import { NodeRuntime } from "@effect/platform-node"
+ * import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
  *
  * const Echo = Layer.effectDiscard(Effect.gen(function*() {
  *   const server = yield* SCServer.SCServer
@@ -23,7 +23,14 @@ import {
   type InvalidOptionsError,
   json
 } from "@effect-socketcluster/protocol"
-import { Context, Effect, FiberSet, Layer, Option, type Scope, Semaphore, Stream } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Semaphore from "effect/Semaphore"
+import * as Stream from "effect/Stream"
 import { AuthEngine, type AuthOptions } from "./AuthEngine.js"
 import { Broker } from "./Broker.js"
 import { DataStore } from "./DataStore.js"

@@ -15,8 +15,11 @@
 import * as Http from "node:http"
 import type { Duplex } from "node:stream"
 import type { InvalidOptionsError } from "@effect-socketcluster/protocol"
-import { Effect, Layer } from "effect"
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import * as Effect from "effect/Effect"
+import * as HttpRouter from "effect/http/HttpRouter"
+import * as HttpServerRequest from "effect/http/HttpServerRequest"
+import * as HttpServerResponse from "effect/http/HttpServerResponse"
+import * as Layer from "effect/Layer"
 import type { Broker } from "./Broker.js"
 import { make, SCServer, type SCServerCore, type SCServerOptions, type ServerStartError } from "./SCServer.js"
 

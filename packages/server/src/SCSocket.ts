@@ -16,7 +16,8 @@
 
 import type { IncomingHttpHeaders, IncomingMessage } from "node:http"
 import type { Socket } from "node:net"
-import type { Effect, Stream } from "effect"
+import type * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
 import type { WebSocket } from "ws"
 import type { SignOptions } from "./AuthEngine.js"
 import type { EventHub } from "./EventHub.js"

@@ -1,7 +1,7 @@
 /**
  * What building or configuring a server may fail with.
  */
-import { Data } from "effect"
+import * as Data from "effect/Data"
 
 /** The HTTP server could not listen (port in use, permission...), or cannot be shared. */
 export class ServerStartError extends Data.TaggedError("ServerStartError")<{

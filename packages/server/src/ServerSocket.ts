@@ -8,7 +8,8 @@
  */
 
 import { type InboundPacket, json } from "@effect-socketcluster/protocol"
-import { Effect, type Stream } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
 import type { SignOptions } from "./AuthEngine.js"
 import { EventHub } from "./EventHub.js"
 import type { Frame } from "./Frame.js"

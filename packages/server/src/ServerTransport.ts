@@ -4,8 +4,10 @@
  * `upgrade` event, alone), or an Effect HTTP app that routes them (`SCServerHttp`).
  */
 import * as Http from "node:http"
-import { Effect, Option, type Scope } from "effect"
-import { HttpServer } from "effect/http"
+import * as Effect from "effect/Effect"
+import * as HttpServer from "effect/http/HttpServer"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import { WebSocketServer } from "ws"
 import type { ServerOptions } from "./Options.js"
 import { OwnedWebSocket, type OwnedWebSocketServer } from "./OwnedWebSocket.js"

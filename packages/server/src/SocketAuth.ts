@@ -11,7 +11,10 @@ import {
   InvalidActionError,
   InvalidArgumentsError
 } from "@effect-socketcluster/protocol"
-import { Cause, Effect, Exit, Option } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import { isTokenExpired, type SignOptions, tokenExpiry } from "./AuthEngine.js"
 import { hasCid, type SocketCore } from "./SocketCore.js"
 import type { AuthState } from "./SocketEvents.js"

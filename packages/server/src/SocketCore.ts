@@ -9,7 +9,9 @@
  * sockets never need it: memory per idle socket is a headline figure.
  */
 import type { BrokerError, Cid, CodecEngine, InboundPacket } from "@effect-socketcluster/protocol"
-import type { Cause, Effect, Fiber } from "effect"
+import type * as Cause from "effect/Cause"
+import type * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
 import type { AuthEngine } from "./AuthEngine.js"
 import type { BrokerShape } from "./Broker.js"
 import type { ServerEvent } from "./Events.js"

@@ -18,7 +18,8 @@ import {
   ResourceLimitError,
   TimeoutError
 } from "@effect-socketcluster/protocol"
-import { Data, Effect } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 
 /** The client answered an `invoke` with an error; `error` is what it sent, hydrated (sc-errors). */
 export class ClientError extends Data.TaggedError("ClientError")<{

@@ -13,7 +13,9 @@ import {
   InvalidMessageError,
   json
 } from "@effect-socketcluster/protocol"
-import { Cause, type Effect, Exit } from "effect"
+import * as Cause from "effect/Cause"
+import type * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { isFinished } from "./Finished.js"
 import { exceedsDepth, tooShortToExceed } from "./PacketDepth.js"
 import { authenticate, checkExpiry, deauthenticateSelf } from "./SocketAuth.js"

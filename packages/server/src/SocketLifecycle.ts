@@ -12,7 +12,7 @@ import {
   SocketProtocolError,
   socketProtocolErrorMessage
 } from "@effect-socketcluster/protocol"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as Congestion from "./Congestion.js"
 import { checkExpiry, deauthenticateUnsafe, processToken, triggerAuthEvents, wireAuthError } from "./SocketAuth.js"
 import { hasCid, type SocketCore } from "./SocketCore.js"

@@ -11,7 +11,8 @@ import {
   type InboundPacket,
   InvalidActionError
 } from "@effect-socketcluster/protocol"
-import { Effect, Exit } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { marked, publishing, publishingTo } from "./Congestion.js"
 import { isFinished } from "./Finished.js"
 import type { Frame } from "./Frame.js"

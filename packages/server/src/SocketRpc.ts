@@ -12,7 +12,9 @@ import {
   ResourceLimitError,
   TimeoutError
 } from "@effect-socketcluster/protocol"
-import { Cause, Effect, Exit } from "effect"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import { isFinished } from "./Finished.js"
 import { isLocalEventName } from "./SCSocket.js"
 import { hasCid, type SocketCore } from "./SocketCore.js"

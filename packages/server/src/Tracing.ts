@@ -10,7 +10,8 @@
  * const Traced = App.pipe(Layer.provide(Otlp.layerJson({ baseUrl: "http://collector:4318" })))
  * ```
  */
-import { Effect, Tracer } from "effect"
+import * as Effect from "effect/Effect"
+import * as Tracer from "effect/Tracer"
 
 /** Span attributes, also used as log annotations. */
 export interface SpanAttributes {

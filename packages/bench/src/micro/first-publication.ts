@@ -8,7 +8,7 @@
  *   BENCH_BASE_TREE=/tmp/base pnpm tsx --conditions=@effect-socketcluster/source packages/bench/src/micro/first-publication.ts
  */
 import { BrokerMemory as Mine } from "@effect-socketcluster/server"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 
 const base = process.env.BENCH_BASE_TREE
 if (base === undefined) throw new Error("BENCH_BASE_TREE must name the checkout to compare with")

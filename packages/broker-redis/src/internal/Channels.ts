@@ -6,7 +6,12 @@
  * own Redis commands.
  */
 import { Broker, History } from "@effect-socketcluster/server"
-import { Duration, Effect, Latch, PubSub, type Schedule, type Scope } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Latch from "effect/Latch"
+import * as PubSub from "effect/PubSub"
+import type * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import * as Delivery from "./Delivery.js"
 import * as StreamScripts from "./StreamScripts.js"
 

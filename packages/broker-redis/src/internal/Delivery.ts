@@ -3,7 +3,9 @@
  * message to the publication handlers, through history recovery for history channels.
  */
 import { Broker, History, Payload } from "@effect-socketcluster/server"
-import { Effect, PubSub, type Scope } from "effect"
+import * as Effect from "effect/Effect"
+import * as PubSub from "effect/PubSub"
+import type * as Scope from "effect/Scope"
 import { Recovery } from "./Recovery.js"
 import * as StreamScripts from "./StreamScripts.js"
 

@@ -3,7 +3,10 @@
  * the delays between reconnection attempts come from the schedule (backoff, jitter,
  * limits) while node-redis keeps its own reconnect loop and resubscription.
  */
-import { Duration, Effect, Exit, Schedule } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Schedule from "effect/Schedule"
 
 /** node-redis's hook: milliseconds until the next attempt, or an Error to give up for good. */
 export type ReconnectStrategy = (retries: number, cause: Error) => number | Error

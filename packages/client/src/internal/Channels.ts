@@ -9,7 +9,8 @@
  * gap the answer reports comes before them in the stream.
  */
 import { InvalidArgumentsError } from "@effect-socketcluster/protocol"
-import { Cause, Queue } from "effect"
+import * as Cause from "effect/Cause"
+import * as Queue from "effect/Queue"
 import { fromWire, KickedOutError, type ServerError } from "../ClientError.js"
 import type * as Recovery from "../Recovery.js"
 import { readAck } from "../Recovery.js"

@@ -4,7 +4,11 @@
  * state and wakes the fibers waiting for it.
  */
 import { BadConnectionError, type Cid, dehydrate, isFalsyCid } from "@effect-socketcluster/protocol"
-import { Deferred, Effect, Exit, type Fiber, Queue } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as Queue from "effect/Queue"
 import type { AuthTokenStore } from "../AuthTokenStore.js"
 import { ConnectError } from "../ClientError.js"
 import type { Disconnect, ResolvedOptions } from "../ClientOptions.js"

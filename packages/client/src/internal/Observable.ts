@@ -2,7 +2,9 @@
  * A value with synchronous updates and a Stream of its changes (current value first).
  * The client updates state from inside frame handling, which is synchronous.
  */
-import { Effect, Queue, Stream } from "effect"
+import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import * as Stream from "effect/Stream"
 
 export class Observable<A> {
   private readonly watchers = new Set<Queue.Queue<A>>()

@@ -3,7 +3,13 @@
  * reconnect on the schedule — forever, until the client is closed or gives up.
  */
 import { HandshakeStatus } from "@effect-socketcluster/protocol"
-import { Duration, Effect, Exit, Fiber, Option, Schedule, Schema } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import * as Socket from "effect/socket/Socket"
 import { fromWire, type ServerError } from "../ClientError.js"
 import type { Disconnect } from "../ClientOptions.js"

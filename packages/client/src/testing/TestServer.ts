@@ -6,10 +6,13 @@
  * @since 0.1.0
  */
 
-import { NodeWS } from "@effect/platform-node"
+import * as NodeWS from "@effect/platform-node/NodeWS"
 import type { InvalidOptionsError } from "@effect-socketcluster/protocol"
 import { type Broker, BrokerMemory, SCServer } from "@effect-socketcluster/server"
-import { Context, Effect, Layer, type Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import type { ConnectError } from "../ClientError.js"
 import type { ClientOptions } from "../ClientOptions.js"
 import * as SCClient from "../SCClient.js"

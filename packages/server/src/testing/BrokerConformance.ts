@@ -15,7 +15,10 @@
  * pass `{ history: false }` for a broker without history (at-most-once delivery only).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, type Layer, Queue, type Scope } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
 import { Broker, type BrokerHistory, type Publication } from "../Broker.js"
 import type { HistoryConfig, HistoryRead } from "../History.js"
 

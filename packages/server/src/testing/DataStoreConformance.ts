@@ -12,7 +12,10 @@
  * Keys are unique per test, except in the `removeAll` test, so a shared store is fine.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, type Layer, Schedule, type Scope } from "effect"
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import { DataStore, type DataStoreShape, type KeyChain } from "../DataStore.js"
 
 const unique = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2)}`

@@ -14,7 +14,7 @@
  * ```
  */
 import type { Socket } from "node:net"
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { ServerEvent } from "../Events.js"
 
 /** The TCP socket under a connected client-side `ws` WebSocket (ws keeps it in `_socket`). */

@@ -11,7 +11,11 @@
  * ```
  */
 import type { BrokerError, InvalidOptionsError } from "@effect-socketcluster/protocol"
-import { Context, Effect, Exit, Layer, Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
 import type { Broker } from "../Broker.js"
 import * as BrokerMemory from "../BrokerMemory.js"
 import * as SCServer from "../SCServer.js"
