@@ -10,6 +10,7 @@
  * Publications carry `{"c":<channel index>,"s":<sequence>}` so a delivery can be
  * checked without decoding it.
  */
+import { inFlightPool } from "./in-flight-pool.js"
 import { connectWebSocket, type Source, type WsConnection } from "./ws-connection.js"
 
 /** Fails the run: a target answered with an error or something unreadable. */
@@ -220,18 +221,13 @@ export const openClients = async (
   source?: Source
 ): Promise<Array<ScClient>> => {
   const clients: Array<ScClient> = new Array(count)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const index = next++
-      clients[index] = await openClient(
-        port,
-        path,
-        protocol,
-        source === undefined ? undefined : { address: source.address, port: source.port + index }
-      )
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker))
+  await inFlightPool(count, concurrency, async (index) => {
+    clients[index] = await openClient(
+      port,
+      path,
+      protocol,
+      source === undefined ? undefined : { address: source.address, port: source.port + index }
+    )
+  })
   return clients
 }

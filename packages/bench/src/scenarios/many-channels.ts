@@ -9,9 +9,11 @@
  * sequence numbers, and a delivery reaching a socket not subscribed to its channel
  * counts as duplicated.
  */
+
+import { inFlightPool } from "../loadgen/in-flight-pool.js"
 import { openClient, openClients, type ScClient } from "../loadgen/sc-client.js"
 import { addTracker, emptyIntegrity, SequenceTracker } from "../loadgen/sequence-tracker.js"
-import { ClosedLoop, Countdown, inFlightPool, loadCpuMicros, loadNote, type Scenario, syscallNote } from "./scenario.js"
+import { ClosedLoop, Countdown, loadCpuMicros, loadNote, type Scenario, syscallNote } from "./scenario.js"
 
 const sockets = 1000
 const channelsPerSocket = 10

@@ -16,19 +16,12 @@
  * each subscription checks its channel's sequence numbers, and a delivery reaching a
  * socket not subscribed to its channel counts as duplicated.
  */
+
+import { inFlightPool } from "../loadgen/in-flight-pool.js"
 import { Samples } from "../loadgen/percentile.js"
 import { openClients, type ScClient } from "../loadgen/sc-client.js"
 import { addTracker, emptyIntegrity, SequenceTracker } from "../loadgen/sequence-tracker.js"
-import {
-  ClosedLoop,
-  Countdown,
-  delay,
-  inFlightPool,
-  loadCpuMicros,
-  loadNote,
-  type Scenario,
-  syscallNote
-} from "./scenario.js"
+import { ClosedLoop, Countdown, delay, loadCpuMicros, loadNote, type Scenario, syscallNote } from "./scenario.js"
 
 const sockets = 2000
 const channels = 10000

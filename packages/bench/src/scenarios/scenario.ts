@@ -66,19 +66,6 @@ export class Countdown {
 
 export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Runs `step(0)` … `step(count - 1)`, at most `inFlight` at a time (the next starts as one ends). */
-export const inFlightPool = async (
-  count: number,
-  inFlight: number,
-  step: (k: number) => Promise<unknown>
-): Promise<void> => {
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < count) await step(next++)
-  }
-  await Promise.all(Array.from({ length: Math.min(inFlight, count) }, worker))
-}
-
 /**
  * The load generator's own CPU (this process, all threads, user + system), in µs. A note
  * built from it says how busy the generator was in a timed phase: near 100 % of its core
