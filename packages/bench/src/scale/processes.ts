@@ -3,25 +3,14 @@
  * a process tree (node:cluster workers are children of the primary), and each process's
  * CPU and RSS read from /proc, because the stats agent sees the primary only.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { readdirSync, readFileSync } from "node:fs"
-import { freePort } from "../target-process.js"
+import { freePort, launchRedisServer } from "@effect-socketcluster/broker-redis/testing"
 
-const redisServer = "/usr/bin/redis-server"
-
-/** A throw-away redis-server (no persistence) on a free port, ready when it says so. */
+/** A throw-away redis-server (no persistence) on a free port, with its process for CPU and RSS. */
 export const startRedis = async (): Promise<{ readonly url: string; readonly process: ChildProcess }> => {
   const port = await freePort()
-  const proc = spawn(redisServer, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-    stdio: ["ignore", "pipe", "inherit"]
-  })
-  await new Promise<void>((resolve, reject) => {
-    proc.stdout?.on("data", (chunk: Buffer) => {
-      if (chunk.toString().includes("Ready to accept connections")) resolve()
-    })
-    proc.once("exit", (code) => reject(new Error(`redis-server exited (${code})`)))
-  })
-  return { url: `redis://127.0.0.1:${port}`, process: proc }
+  return { url: `redis://127.0.0.1:${port}`, process: await launchRedisServer(port) }
 }
 
 // Linux clock ticks (USER_HZ) per second, as /proc/<pid>/stat counts CPU time.

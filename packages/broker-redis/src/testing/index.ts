@@ -1,2 +1,2 @@
 export { type RedisCluster, spawnRedisCluster } from "./RedisCluster.js"
-export { freePort, type RedisServer, spawnRedisServer, useRedisServer } from "./RedisServer.js"
+export { freePort, launchRedisServer, type RedisServer, spawnRedisServer, useRedisServer } from "./RedisServer.js"
