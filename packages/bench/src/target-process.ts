@@ -5,10 +5,10 @@
  */
 import { type ChildProcessByStdio, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
-import * as net from "node:net"
 import { createInterface } from "node:readline"
 import type { Readable, Writable } from "node:stream"
 import { fileURLToPath } from "node:url"
+import { freePort } from "@effect-socketcluster/broker-redis/testing"
 
 /** How to start a target: Node arguments (after our own flags) and extra environment. */
 export interface Launch {
@@ -68,18 +68,6 @@ export class TargetProcessError extends Error {
 }
 
 const statsAgent = fileURLToPath(new URL("./targets/stats-agent.cjs", import.meta.url))
-
-/** A port free on the loopback interface right now (the kernel picks it; it is released for the caller). */
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 
 interface StatsAnswer {
   readonly cpu?: { readonly user: number; readonly system: number }
