@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 dest="${1:-.artifacts/tarballs}"
 mkdir -p "$dest"
 dest="$(cd "$dest" && pwd)"
-node_modules/.bin/tsc -b tsconfig.build.json
+node scripts/build.mjs
 rm -f "$dest"/*.tgz
 for manifest in packages/*/package.json; do
   node -e 'process.exit(require(process.argv[1]).private === true ? 1 : 0)' "./$manifest" || continue

@@ -30,7 +30,7 @@ describe("starting the server from the repository", () => {
     })
     const tree = await signalStops(child, "SIGTERM")
     expect(tree.map((p) => p.commandLine)).toEqual([
-      expect.stringMatching(/^\S*node packages\/cli\/dist\/main\.js --host 127\.0\.0\.1$/)
+      expect.stringMatching(/^\S*node packages\/cli\/dist\/bin\.js --host 127\.0\.0\.1$/)
     ])
   })
 
@@ -41,7 +41,7 @@ describe("starting the server from the repository", () => {
     })
     const tree = await signalStops(child, "SIGINT")
     expect(tree.map((p) => p.commandLine)).toContainEqual(
-      expect.stringMatching(/^\S*node packages\/cli\/dist\/main\.js --smoke --host 127\.0\.0\.1$/)
+      expect.stringMatching(/^\S*node packages\/cli\/dist\/bin\.js --smoke --host 127\.0\.0\.1$/)
     )
   })
 })
