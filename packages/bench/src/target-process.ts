@@ -50,6 +50,14 @@ export const syscallsOf = (pid: number): Syscalls | undefined => {
   }
 }
 
+/** Main-thread GC pauses so far, by kind (from `PerformanceObserver` "gc" entries). */
+export interface GcPauses {
+  readonly minor: { readonly count: number; readonly ms: number }
+  readonly major: { readonly count: number; readonly ms: number }
+  readonly incremental: { readonly count: number; readonly ms: number }
+  readonly weak: { readonly count: number; readonly ms: number }
+}
+
 /** A running target. `cpuMicros` is user + system CPU of the whole process (all threads). */
 export interface TargetProcess {
   readonly pid: number
@@ -59,6 +67,7 @@ export interface TargetProcess {
   /** Its system calls so far (the main process only: a `--workers` CLI's workers are not counted). */
   syscalls(): Syscalls | undefined
   memory(): Promise<MemorySnapshot>
+  gcPauses(): Promise<GcPauses>
   stop(): Promise<void>
 }
 
@@ -74,6 +83,7 @@ interface StatsAnswer {
   readonly mem?: MemorySnapshot
   readonly profiling?: boolean
   readonly profiled?: string
+  readonly pauses?: GcPauses
 }
 
 const isStatsAnswer = (value: unknown): value is StatsAnswer => typeof value === "object" && value !== null
@@ -164,6 +174,11 @@ export const startTarget = async (
       const { mem } = await ask("mem")
       if (mem === undefined) throw new TargetProcessError("stats agent sent no memory")
       return mem
+    },
+    gcPauses: async () => {
+      const { pauses } = await ask("gc")
+      if (pauses === undefined) throw new TargetProcessError("stats agent sent no gc pauses")
+      return pauses
     },
     stop
   }

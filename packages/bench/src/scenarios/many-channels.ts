@@ -13,7 +13,7 @@
 import { inFlightPool } from "../loadgen/in-flight-pool.js"
 import { openClient, openClients, type ScClient } from "../loadgen/sc-client.js"
 import { addTracker, emptyIntegrity, SequenceTracker } from "../loadgen/sequence-tracker.js"
-import { ClosedLoop, Countdown, loadCpuMicros, loadNote, type Scenario, syscallNote } from "./scenario.js"
+import { ClosedLoop, Countdown, gcNote, loadCpuMicros, loadNote, type Scenario, syscallNote } from "./scenario.js"
 
 const sockets = 1000
 const channelsPerSocket = 10
@@ -60,6 +60,7 @@ export const manyChannelsScenario: Scenario = {
     const memoryAfter = await target.memory()
     await inFlightPool(channels, 1000, (channel) => clientOf(channel).unsubscribe(`ch${channel}`))
 
+    const gcBefore = await target.gcPauses()
     const cpuBefore = await target.cpuMicros()
     const subscribeSyscalls = target.syscalls()
     const loadBefore = loadCpuMicros()
@@ -69,6 +70,7 @@ export const manyChannelsScenario: Scenario = {
     const subscribeLoad = loadCpuMicros() - loadBefore
     const subscribedSyscalls = target.syscalls()
     const cpuAfter = await target.cpuMicros()
+    const gcAfter = await target.gcPauses()
 
     const publishedPerChannel = new Uint32Array(channels)
     let published = 0
@@ -100,6 +102,7 @@ export const manyChannelsScenario: Scenario = {
       notes: [
         loadNote("subscribe", subscribeLoad, subscribeSeconds, channels, "subscribe"),
         loadNote("publish", publishLoad, publishSeconds, delivered, "delivery"),
+        gcNote("subscribe", gcBefore, gcAfter, channels, "subscribe"),
         syscallNote("subscribe", subscribeSyscalls, subscribedSyscalls, channels, "subscribe"),
         syscallNote("publish", syscallsBefore, syscallsAfter, delivered, "delivery")
       ].filter((note) => note !== undefined)

@@ -1,9 +1,12 @@
 /**
- * The production CLI as users start it: `packages/cli/dist/main.js` (the built JavaScript
- * the `effect-socketcluster` bin runs), with its default settings — pretty `info` logs,
+ * The production CLI as users start it: `packages/cli/dist/bin.js`, the file the
+ * `effect-socketcluster` bin runs, with its default settings — pretty `info` logs,
  * `/metrics`, the demo app's middleware and procedures (`echo` among them), the memory
- * broker. Built once per invocation with the project's `tsc -b tsconfig.build.json`
- * (what `./dev build` runs), so what is measured is what `pnpm pack` ships.
+ * broker. Built once per invocation with the project's `scripts/build.mjs` (what
+ * `./dev build` runs), so what is measured is what `pnpm pack` ships.
+ *
+ * A base tree from before the bin was bundled (no `scripts/build.mjs`) is built with
+ * `tsc -b` and runs its `dist/main.js`, which was its bin then.
  */
 import { spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
@@ -30,10 +33,14 @@ export const prepareCliBase = (): Launch | Unavailable => {
 
 const build = (tree: string): Launch | Unavailable => {
   const tsc = join(tree, "node_modules/.bin/tsc")
-  const main = join(tree, "packages/cli/dist/main.js")
+  const script = join(tree, "scripts/build.mjs")
+  const bundled = existsSync(script)
+  const bin = join(tree, bundled ? "packages/cli/dist/bin.js" : "packages/cli/dist/main.js")
   if (!existsSync(tsc)) return { unavailable: `${tsc} not found (run ./dev once there)` }
-  const build = spawnSync(tsc, ["-b", "tsconfig.build.json"], { cwd: tree, encoding: "utf8" })
+  const build = bundled
+    ? spawnSync(process.execPath, [script], { cwd: tree, encoding: "utf8" })
+    : spawnSync(tsc, ["-b", "tsconfig.build.json"], { cwd: tree, encoding: "utf8" })
   if (build.status !== 0) return { unavailable: `build failed: ${build.stdout}${build.stderr}`.trim() }
-  if (!existsSync(main)) return { unavailable: `${main} missing after the build` }
-  return { args: [main] }
+  if (!existsSync(bin)) return { unavailable: `${bin} missing after the build` }
+  return { args: [bin] }
 }

@@ -35,7 +35,7 @@ const withEnv = (launch: Launch | Unavailable, env: Readonly<Record<string, stri
 
 /** Ours first; the references after them. */
 export const targets: ReadonlyArray<Target> = [
-  { id: ours, label: "CLI (dist/main.js)", prepare: prepareCli },
+  { id: ours, label: "CLI (dist/bin.js)", prepare: prepareCli },
   { id: library, label: "library example", prepare: prepareEffectSocketcluster },
   // The CLI of another version (BENCH_BASE_TREE): before/after of the CLI in one run.
   { id: "cli-base", label: "CLI, base tree", prepare: prepareCliBase, optional: true },

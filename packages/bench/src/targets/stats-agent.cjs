@@ -5,6 +5,7 @@
 //   mem -> full GC (twice, so weak/finalised objects go too), then {mem: process.memoryUsage()}
 //   prof-start -> starts the V8 CPU profiler in this thread, {profiling: true}
 //   prof-stop FILE -> stops it and writes the .cpuprofile to FILE, {profiled: FILE}
+//   gc -> the main thread's GC pauses so far by kind, {pauses: {minor: {count, ms}, major: …}}
 // (the runner's --cpu-prof: profiles of the measured phases only, not of start-up)
 // When stdin closes (the runner went away) the target exits, so no server outlives a run.
 "use strict"
@@ -16,6 +17,29 @@ function start() {
   const readline = require("node:readline")
 
   const lines = readline.createInterface({ input: process.stdin })
+  // Observed from start-up: a scenario reads this before and after a phase.
+  const pauses = {
+    minor: { count: 0, ms: 0 },
+    major: { count: 0, ms: 0 },
+    incremental: { count: 0, ms: 0 },
+    weak: { count: 0, ms: 0 }
+  }
+  const { PerformanceObserver, constants } = require("node:perf_hooks")
+  const kinds = {
+    [constants.NODE_PERFORMANCE_GC_MINOR]: pauses.minor,
+    [constants.NODE_PERFORMANCE_GC_MAJOR]: pauses.major,
+    [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: pauses.incremental,
+    [constants.NODE_PERFORMANCE_GC_WEAKCB]: pauses.weak
+  }
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = kinds[entry.detail?.kind]
+      if (kind !== undefined) {
+        kind.count++
+        kind.ms += entry.duration
+      }
+    }
+  }).observe({ entryTypes: ["gc"] })
   lines.on("line", (line) => {
     const command = line.trim()
     if (command === "cpu") {
@@ -26,6 +50,8 @@ function start() {
         global.gc()
       }
       answer({ mem: process.memoryUsage(), gc: typeof global.gc === "function" })
+    } else if (command === "gc") {
+      answer({ pauses })
     }
   })
   let session
