@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * const app = yield* App.make(settings)   // needs a Broker (BrokerChoice.layer)
+ * const app = yield* App.make(settings)   // needs a Broker; takes a DataStore when given (BrokerChoice.layer gives both)
  * app.port // the bound port
  * ```
  */

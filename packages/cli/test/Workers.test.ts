@@ -2,6 +2,7 @@
  * `--workers N`: processes sharing one port over a real redis-server; publications reach
  * clients on every worker, a killed worker is restarted, SIGTERM drains them all.
  */
+import { DataStoreMemory } from "@effect-socketcluster/server"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { type CliProcess, cleanEnv, listeningPort, type RedisServer, spawnCli, useRedis } from "./cliProcess.js"
 import { type ClientSocket, connectClient, invoke, publish, subscribe } from "./harness.js"
@@ -38,6 +39,8 @@ describe("--workers", () => {
     await cli.waitFor(/worker 1 \(pid \d+\) listening/)
     await cli.waitFor(/worker 2 \(pid \d+\) listening/)
     const port = await listeningPort(cli)
+    // The exchange's data is in Redis too, not split per worker (each would warn).
+    expect(cli.output()).not.toContain(DataStoreMemory.defaultDataStoreWarning)
 
     const clients = await Promise.all(Array.from({ length: 6 }, () => connectClient(port)))
     const workers = await Promise.all(clients.map(workerOf))
