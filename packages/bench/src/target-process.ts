@@ -56,6 +56,8 @@ export interface GcPauses {
   readonly major: { readonly count: number; readonly ms: number }
   readonly incremental: { readonly count: number; readonly ms: number }
   readonly weak: { readonly count: number; readonly ms: number }
+  /** The longest single pause since the previous `gcPauses()` (so, read after a phase: its longest). */
+  readonly longestMs: number
 }
 
 /** A running target. `cpuMicros` is user + system CPU of the whole process (all threads). */

@@ -12,7 +12,7 @@
 import { Samples } from "../loadgen/percentile.js"
 import { openClient, openClients } from "../loadgen/sc-client.js"
 import { addTracker, emptyIntegrity, SequenceTracker } from "../loadgen/sequence-tracker.js"
-import { ClosedLoop, Countdown, delay, loadNote, type Scenario } from "./scenario.js"
+import { ClosedLoop, Countdown, delay, gcNote, loadNote, type Scenario } from "./scenario.js"
 
 /** `window`: publications kept in flight in the max-rate phase (20 in the main benchmark). */
 export const fanOutScenario = (subscribers: number, ratePerSecond: number, window = 20): Scenario => ({
@@ -55,6 +55,7 @@ export const fanOutScenario = (subscribers: number, ratePerSecond: number, windo
 
     const fixedSeconds = quick ? 2 : 4
     const interval = 1000 / ratePerSecond
+    const gcBefore = await target.gcPauses()
     const fixedStart = performance.now()
     for (let k = 0; k < ratePerSecond * fixedSeconds; k++) {
       const wait = fixedStart + k * interval - performance.now()
@@ -63,6 +64,7 @@ export const fanOutScenario = (subscribers: number, ratePerSecond: number, windo
     }
     await deliveries.reach(published * subscribers, 10000)
     recordLatency = false
+    const gcAfter = await target.gcPauses()
 
     const {
       delivered,
@@ -84,7 +86,11 @@ export const fanOutScenario = (subscribers: number, ratePerSecond: number, windo
         loadCpuPerDeliveryMicros: load / delivered
       },
       integrity,
-      notes: [loadNote("max-rate", load, seconds, delivered, "delivery")]
+      notes: [
+        // The p99 of the fixed-rate phase is as long as its longest server pause.
+        gcNote("fixed-rate", gcBefore, gcAfter, published * subscribers, "delivery"),
+        loadNote("max-rate", load, seconds, delivered, "delivery")
+      ]
     }
   }
 })

@@ -21,7 +21,16 @@ import { inFlightPool } from "../loadgen/in-flight-pool.js"
 import { Samples } from "../loadgen/percentile.js"
 import { openClients, type ScClient } from "../loadgen/sc-client.js"
 import { addTracker, emptyIntegrity, SequenceTracker } from "../loadgen/sequence-tracker.js"
-import { ClosedLoop, Countdown, delay, loadCpuMicros, loadNote, type Scenario, syscallNote } from "./scenario.js"
+import {
+  ClosedLoop,
+  Countdown,
+  delay,
+  gcNote,
+  loadCpuMicros,
+  loadNote,
+  type Scenario,
+  syscallNote
+} from "./scenario.js"
 
 const sockets = 2000
 const channels = 10000
@@ -102,6 +111,7 @@ export const manyClientsScenario: Scenario = {
     // Fixed rate: every millisecond or so, catch up with the publications due by now.
     // The server's CPU per delivery here (nothing to batch) is what each delivery's latency
     // pays on the server side, noted per round; with --cpu-prof this phase is profiled too.
+    const gcBefore = await target.gcPauses()
     const fixedCpuBefore = await target.cpuMicros()
     const fixedSyscalls = target.syscalls()
     const fixedLoadBefore = loadCpuMicros()
@@ -116,6 +126,7 @@ export const manyClientsScenario: Scenario = {
     const fixedLoad = loadCpuMicros() - fixedLoadBefore
     const fixedDoneSyscalls = target.syscalls()
     const fixedCpu = (await target.cpuMicros()) - fixedCpuBefore
+    const gcAfter = await target.gcPauses()
 
     const {
       delivered,
@@ -145,6 +156,7 @@ export const manyClientsScenario: Scenario = {
         loadNote("fixed-rate", fixedLoad, fixedSeconds, 2 * fixedPublications, "delivery"),
         // A diagnostic of the latency, not a figure (so not one of the issue's targets).
         `server CPU ${(fixedCpu / (2 * fixedPublications)).toFixed(2)} µs per delivery in the fixed-rate phase`,
+        gcNote("fixed-rate", gcBefore, gcAfter, 2 * fixedPublications, "delivery"),
         loadNote("publish", publishLoad, publishSeconds, delivered, "delivery"),
         syscallNote("subscribe", subscribeSyscalls, subscribedSyscalls, 2 * channels, "subscribe"),
         syscallNote("fixed-rate", fixedSyscalls, fixedDoneSyscalls, 2 * fixedPublications, "delivery"),

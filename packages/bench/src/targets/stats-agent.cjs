@@ -5,7 +5,8 @@
 //   mem -> full GC (twice, so weak/finalised objects go too), then {mem: process.memoryUsage()}
 //   prof-start -> starts the V8 CPU profiler in this thread, {profiling: true}
 //   prof-stop FILE -> stops it and writes the .cpuprofile to FILE, {profiled: FILE}
-//   gc -> the main thread's GC pauses so far by kind, {pauses: {minor: {count, ms}, major: …}}
+//   gc -> the main thread's GC pauses so far by kind, {pauses: {minor: {count, ms}, major: …,
+//         longestMs}}, longestMs being the longest single pause since the previous gc command
 // (the runner's --cpu-prof: profiles of the measured phases only, not of start-up)
 // When stdin closes (the runner went away) the target exits, so no server outlives a run.
 "use strict"
@@ -22,7 +23,8 @@ function start() {
     minor: { count: 0, ms: 0 },
     major: { count: 0, ms: 0 },
     incremental: { count: 0, ms: 0 },
-    weak: { count: 0, ms: 0 }
+    weak: { count: 0, ms: 0 },
+    longestMs: 0
   }
   const { PerformanceObserver, constants } = require("node:perf_hooks")
   const kinds = {
@@ -37,6 +39,7 @@ function start() {
       if (kind !== undefined) {
         kind.count++
         kind.ms += entry.duration
+        if (entry.duration > pauses.longestMs) pauses.longestMs = entry.duration
       }
     }
   }).observe({ entryTypes: ["gc"] })
@@ -52,6 +55,7 @@ function start() {
       answer({ mem: process.memoryUsage(), gc: typeof global.gc === "function" })
     } else if (command === "gc") {
       answer({ pauses })
+      pauses.longestMs = 0
     }
   })
   let session
