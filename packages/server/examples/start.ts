@@ -1,7 +1,9 @@
 /**
  * The quick-start server: SocketCluster on PORT (default 8000) with an `echo` procedure,
  * client publishing allowed and the embedded in-memory broker. `PROTOCOL_VERSION=1` or `=2`
- * serves one protocol only (default: detected per connection).
+ * serves one protocol only (default: detected per connection). `HISTORY=off` keeps no channel
+ * history (publications carry no offsets and cannot be recovered; the default keeps
+ * `History.defaultPolicy` for every channel).
  *
  *   PORT=8000 ./dev tsx packages/server/examples/start.ts
  */
@@ -12,6 +14,8 @@ import * as Layer from "effect/Layer"
 import { BrokerMemory, SCServer } from "../src/index.js"
 
 const port = Number(process.env.PORT ?? 8000)
+const broker =
+  process.env.HISTORY === "off" ? BrokerMemory.layerWith({ history: { default: "off" } }) : BrokerMemory.layer
 const protocolVersion = process.env.PROTOCOL_VERSION === "1" ? 1 : process.env.PROTOCOL_VERSION === "2" ? 2 : "auto"
 
 const App = Layer.effectDiscard(
@@ -21,7 +25,7 @@ const App = Layer.effectDiscard(
     yield* Effect.log(`effect-socketcluster listening on ws://127.0.0.1:${server.sourcePort}${server.getPath()}`)
     console.log(`listening ${server.sourcePort}`)
   })
-).pipe(Layer.provideMerge(SCServer.layer({ port, protocolVersion })), Layer.provide(BrokerMemory.layer))
+).pipe(Layer.provideMerge(SCServer.layer({ port, protocolVersion })), Layer.provide(broker))
 
 NodeRuntime.runMain(Layer.launch(App), {
   teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) || Exit.hasInterrupts(exit) ? 0 : 1)
