@@ -2,8 +2,8 @@
  * Many channels: 1,000 sockets each subscribe to 10 distinct channels (10,000 channels,
  * one subscriber each), at most 1,000 subscribes in flight. The first pass gives heap and
  * RSS per channel (full GC before and after); every channel is then unsubscribed and the
- * second pass, on warm code (see `phaseTiming`), gives subscribes/s and server CPU per
- * subscribe. Then one publisher
+ * passes after it, on warm code (see `phaseTiming` and `timeSubscribePasses`), give
+ * subscribes/s and server CPU per subscribe. Then one publisher
  * publishes round-robin over all channels, a closed loop keeping 2,000 deliveries in
  * flight: publish→delivery/s and server CPU per delivery. Each channel checks its
  * sequence numbers, and a delivery reaching a socket not subscribed to its channel
@@ -13,7 +13,7 @@
 import { inFlightPool } from "../loadgen/in-flight-pool.js"
 import { openClient, openClients, type ScClient } from "../loadgen/sc-client.js"
 import { addTracker, emptyIntegrity, SequenceTracker } from "../loadgen/sequence-tracker.js"
-import { ClosedLoop, Countdown, gcNote, loadCpuMicros, loadNote, type Scenario, syscallNote } from "./scenario.js"
+import { ClosedLoop, Countdown, gcNote, loadNote, type Scenario, syscallNote, timeSubscribePasses } from "./scenario.js"
 
 const sockets = 1000
 const channelsPerSocket = 10
@@ -55,22 +55,15 @@ export const manyChannelsScenario: Scenario = {
     })
 
     const clientOf = (channel: number): ScClient => clients[Math.floor(channel / channelsPerSocket)]!
+    const subscribeAll = () => inFlightPool(channels, 1000, (channel) => clientOf(channel).subscribe(`ch${channel}`))
+    const unsubscribeAll = () =>
+      inFlightPool(channels, 1000, (channel) => clientOf(channel).unsubscribe(`ch${channel}`))
     const memoryBefore = await target.memory()
-    await inFlightPool(channels, 1000, (channel) => clientOf(channel).subscribe(`ch${channel}`))
+    await subscribeAll()
     const memoryAfter = await target.memory()
-    await inFlightPool(channels, 1000, (channel) => clientOf(channel).unsubscribe(`ch${channel}`))
-
-    const gcBefore = await target.gcPauses()
-    const cpuBefore = await target.cpuMicros()
-    const subscribeSyscalls = target.syscalls()
-    const loadBefore = loadCpuMicros()
-    const started = performance.now()
-    await inFlightPool(channels, 1000, (channel) => clientOf(channel).subscribe(`ch${channel}`))
-    const subscribeSeconds = (performance.now() - started) / 1000
-    const subscribeLoad = loadCpuMicros() - loadBefore
-    const subscribedSyscalls = target.syscalls()
-    const cpuAfter = await target.cpuMicros()
-    const gcAfter = await target.gcPauses()
+    await unsubscribeAll()
+    const subscribed = await timeSubscribePasses(target, quick, subscribeAll, unsubscribeAll)
+    const subscribes = subscribed.passes * channels
 
     const publishedPerChannel = new Uint32Array(channels)
     let published = 0
@@ -91,8 +84,8 @@ export const manyChannelsScenario: Scenario = {
     for (const client of clients) client.close()
     return {
       metrics: {
-        subscribesPerSecond: channels / subscribeSeconds,
-        cpuPerSubscribeMicros: (cpuAfter - cpuBefore) / channels,
+        subscribesPerSecond: subscribes / subscribed.seconds,
+        cpuPerSubscribeMicros: subscribed.cpuMicros / subscribes,
         heapPerChannelBytes: (memoryAfter.heapUsed - memoryBefore.heapUsed) / channels,
         rssPerChannelBytes: (memoryAfter.rss - memoryBefore.rss) / channels,
         deliveriesPerSecond: delivered / publishSeconds,
@@ -100,10 +93,10 @@ export const manyChannelsScenario: Scenario = {
       },
       integrity,
       notes: [
-        loadNote("subscribe", subscribeLoad, subscribeSeconds, channels, "subscribe"),
+        loadNote("subscribe", subscribed.loadMicros, subscribed.seconds, subscribes, "subscribe"),
         loadNote("publish", publishLoad, publishSeconds, delivered, "delivery"),
-        gcNote("subscribe", gcBefore, gcAfter, channels, "subscribe"),
-        syscallNote("subscribe", subscribeSyscalls, subscribedSyscalls, channels, "subscribe"),
+        gcNote("subscribe", subscribed.gc.before, subscribed.gc.after, subscribes, "subscribe"),
+        syscallNote("subscribe", subscribed.syscalls?.before, subscribed.syscalls?.after, subscribes, "subscribe"),
         syscallNote("publish", syscallsBefore, syscallsAfter, delivered, "delivery")
       ].filter((note) => note !== undefined)
     }

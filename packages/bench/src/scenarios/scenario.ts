@@ -139,6 +139,93 @@ export interface MaxRate {
 export const phaseTiming = (quick: boolean): { readonly warmUpMs: number; readonly windowMs: number } =>
   quick ? { warmUpMs: 300, windowMs: 1000 } : { warmUpMs: 1500, windowMs: 4000 }
 
+/** What the timed subscribe passes measured, summed over the passes. */
+export interface SubscribePasses {
+  readonly passes: number
+  readonly seconds: number
+  readonly cpuMicros: number
+  readonly loadMicros: number
+  /** Sums over the passes (so a `before` of zeros and an `after` of the sums). */
+  readonly syscalls: { readonly before: Syscalls; readonly after: Syscalls } | undefined
+  readonly gc: { readonly before: GcPauses; readonly after: GcPauses }
+}
+
+const noPauses: GcPauses = {
+  minor: { count: 0, ms: 0 },
+  major: { count: 0, ms: 0 },
+  incremental: { count: 0, ms: 0 },
+  weak: { count: 0, ms: 0 },
+  longestMs: 0
+}
+
+const addPauses = (sum: GcPauses, before: GcPauses, after: GcPauses): GcPauses => {
+  const add = (kind: "minor" | "major" | "incremental" | "weak") => ({
+    count: sum[kind].count + after[kind].count - before[kind].count,
+    ms: sum[kind].ms + after[kind].ms - before[kind].ms
+  })
+  return {
+    minor: add("minor"),
+    major: add("major"),
+    incremental: add("incremental"),
+    weak: add("weak"),
+    longestMs: Math.max(sum.longestMs, after.longestMs)
+  }
+}
+
+/**
+ * The subscribe phase of the pub/sub scenarios: `subscribeAll` timed, then, while the
+ * passes so far took less than half the window of {@link phaseTiming}, `unsubscribeAll`
+ * untimed and `subscribeAll` timed again; it ends subscribed. One pass of 10,000
+ * subscribes takes 70–350 ms, so a single pass (rounds 4–7) left one scavenge or one
+ * scheduling hiccup a tenth of the figure: the CLI's many-channels subscribes ranged over
+ * 50k–78k/s in round 6's five rounds. Half the window keeps the phase's extra run time
+ * (the untimed unsubscribes) near the other phases'.
+ */
+export const timeSubscribePasses = async (
+  target: TargetProcess,
+  quick: boolean,
+  subscribeAll: () => Promise<void>,
+  unsubscribeAll: () => Promise<void>
+): Promise<SubscribePasses> => {
+  const windowSeconds = phaseTiming(quick).windowMs / 2000
+  let passes = 0
+  let seconds = 0
+  let cpuMicros = 0
+  let loadMicros = 0
+  let syscalls: { before: Syscalls; after: Syscalls } | undefined = {
+    before: { reads: 0, writes: 0 },
+    after: { reads: 0, writes: 0 }
+  }
+  let gc = noPauses
+  for (;;) {
+    const gcBefore = await target.gcPauses()
+    const cpuBefore = await target.cpuMicros()
+    const syscallsBefore = target.syscalls()
+    const loadBefore = loadCpuMicros()
+    const started = performance.now()
+    await subscribeAll()
+    seconds += (performance.now() - started) / 1000
+    loadMicros += loadCpuMicros() - loadBefore
+    const syscallsAfter = target.syscalls()
+    cpuMicros += (await target.cpuMicros()) - cpuBefore
+    gc = addPauses(gc, gcBefore, await target.gcPauses())
+    syscalls =
+      syscalls === undefined || syscallsBefore === undefined || syscallsAfter === undefined
+        ? undefined
+        : {
+            before: syscalls.before,
+            after: {
+              reads: syscalls.after.reads + syscallsAfter.reads - syscallsBefore.reads,
+              writes: syscalls.after.writes + syscallsAfter.writes - syscallsBefore.writes
+            }
+          }
+    passes++
+    if (seconds >= windowSeconds)
+      return { passes, seconds, cpuMicros, loadMicros, syscalls, gc: { before: noPauses, after: gc } }
+    await unsubscribeAll()
+  }
+}
+
 /**
  * The max-rate phase of the delivery scenarios, a closed loop: `pump` (call it on every
  * delivery) runs `fill`, which publishes until the deliveries in flight fill the
